@@ -27,7 +27,9 @@
 // # Buffers
 //
 // Staging methods copy keys and values into the batch; the caller keeps its
-// slices. Commit resets the batch and keeps its buffer (up to 1 MiB), so
+// slices. A staging method that rejects its arguments (ErrConversationID,
+// ErrClientMsgID, ErrSeq, ErrKey) stages nothing and leaves the rest of the
+// drain intact, so a worker can refuse one message and commit the others. Commit resets the batch and keeps its buffer (up to 1 MiB), so
 // staging into a warmed batch allocates nothing. Conversation and Get return
 // copies. History, HistoryBefore and ScanPrefix lend Pebble's bytes to the
 // callback: they are valid only until it returns and must not be modified;

@@ -55,11 +55,6 @@ func tableWritable(t byte) bool {
 	return false
 }
 
-// tableKnown reports whether t is a documented table (readable by Get).
-func tableKnown(t byte) bool {
-	return t == TableMeta || tableWritable(t)
-}
-
 // ValidConversationID returns ErrConversationID unless conv is 1..64 bytes.
 func ValidConversationID(conv string) error {
 	if len(conv) == 0 || len(conv) > MaxConversationIDLen {
