@@ -61,9 +61,10 @@ type ShardConfig struct {
 
 // StorageConfig is the `storage` section.
 type StorageConfig struct {
-	Durability   string `yaml:"durability"`
-	CacheSize    int64  `yaml:"cache_size"`
-	MemTableSize uint64 `yaml:"memtable_size"`
+	Durability   string        `yaml:"durability"`
+	SyncInterval time.Duration `yaml:"sync_interval"`
+	CacheSize    int64         `yaml:"cache_size"`
+	MemTableSize uint64        `yaml:"memtable_size"`
 }
 
 // SiteConfig is one entry of `sites`. Secret is never read from YAML: it

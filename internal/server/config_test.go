@@ -45,7 +45,7 @@ func TestDocumentedDefaultsMatchCode(t *testing.T) {
 	var st storage.Options
 	st.Dir = "x"
 	st.EnsureDefaults()
-	if c.Storage.Durability != "sync" || c.Storage.CacheSize != st.CacheSize || c.Storage.MemTableSize != st.MemTableSize {
+	if c.Storage.Durability != "sync" || c.Storage.CacheSize != st.CacheSize || c.Storage.MemTableSize != st.MemTableSize || c.Storage.SyncInterval != st.SyncInterval {
 		t.Errorf("storage defaults differ: file %+v, code %+v", c.Storage, st)
 	}
 	if c.DataDir != "./data" || c.DrainTimeout == 0 || c.HTTP.Addr != ":7080" || len(c.Sites) != 1 {

@@ -70,7 +70,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.Store, err = storage.Open(storage.Options{
 		Dir: filepath.Join(cfg.DataDir, "pebble"), Durability: dur, Logger: log.With("component", "storage"),
-		CacheSize: cfg.Storage.CacheSize, MemTableSize: cfg.Storage.MemTableSize, Registerer: s.Registry,
+		CacheSize: cfg.Storage.CacheSize, MemTableSize: cfg.Storage.MemTableSize, SyncInterval: cfg.Storage.SyncInterval,
+		Registerer: s.Registry,
 	})
 	if err != nil {
 		return nil, err
