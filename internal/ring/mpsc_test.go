@@ -1,7 +1,6 @@
 package ring
 
 import (
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -171,7 +170,9 @@ func TestMPSCProducers(t *testing.T) {
 		wg.Go(func() {
 			for i := range perProducer {
 				for !r.Push(item{p, i}) {
-					runtime.Gosched()
+					// Sleep rather than spin: spinning producers can starve
+					// the consumer (see "Full ring" in doc.go).
+					time.Sleep(10 * time.Microsecond)
 				}
 				n.Notify()
 			}
