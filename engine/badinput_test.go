@@ -280,6 +280,7 @@ func TestBadHandshakes(t *testing.T) {
 		{"foreign origin", strings.Replace(upgradeReq, "\r\n\r\n", "\r\nOrigin: http://evil.example\r\n\r\n", 1), 403},
 		{"no key", strings.Replace(upgradeReq, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "", 1), 400},
 		{"bad version", strings.Replace(upgradeReq, "Version: 13", "Version: 8", 1), 426},
+		{"other path", strings.Replace(upgradeReq, "/ws", "/admin", 1), 404},
 		{"wrong method", strings.Replace(upgradeReq, "GET", "GOT", 1), 405},
 	}
 	for _, tc := range tests {

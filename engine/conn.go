@@ -14,10 +14,10 @@ import (
 
 // Connection states, owned by the event loop.
 const (
-	stateNew       uint8 = iota // nothing read yet (auto listeners sniff)
-	stateUpgrade                // WebSocket: waiting for the HTTP upgrade
-	stateHello                  // waiting for HELLO
-	stateReady                  // authenticated
+	stateNew     uint8 = iota // nothing read yet (auto listeners sniff)
+	stateUpgrade              // WebSocket: waiting for the HTTP upgrade
+	stateHello                // waiting for HELLO
+	stateReady                // authenticated
 )
 
 // conn is the per-connection state, set as the gnet context. It holds no
@@ -27,16 +27,17 @@ const (
 // Fields above the atomics are owned by the event loop; lastPing by the
 // ticker goroutine; the atomics are shared with workers and the ticker.
 type conn struct {
-	gc     gnet.Conn
-	e      *Engine
-	ln     *listener
-	id     uint64
-	proto  uint8
-	state  uint8
-	format wire.Format
-	shards uint64 // bit i: a subscribing request went to shard i
-	who    *shard.Identity
-	ws     ws.Decoder
+	gc      gnet.Conn
+	e       *Engine
+	ln      *listener
+	id      uint64
+	proto   uint8
+	state   uint8
+	format  wire.Format
+	shards  uint64 // bit i: a subscribing request went to shard i
+	who     *shard.Identity
+	ws      ws.Decoder
+	byeSent bool // the close frame went out
 
 	opened   int64 // unix nanos
 	lastPing int64 // ticker-owned: when the last ping was sent
@@ -114,24 +115,30 @@ func (c *conn) closeOnLoop(r closeReason) {
 	if !c.markClosing(r) {
 		return
 	}
-	if b := c.goodbye(r); b != nil {
-		_, _ = c.gc.Write(b)
-	}
+	c.sayGoodbye()
 	_ = c.gc.Close()
 }
 
-// closeAsync closes from any goroutine: the goodbye is queued behind what
-// was already written, then the loop closes the connection.
+// sayGoodbye writes the close frame of the recorded reason, once. Event
+// loop only: it reads the loop-owned protocol state.
+func (c *conn) sayGoodbye() {
+	if c.byeSent {
+		return
+	}
+	c.byeSent = true
+	if b := c.goodbye(closeReason(c.reason.Load())); b != nil {
+		_, _ = c.gc.Write(b)
+	}
+}
+
+// closeAsync closes from any goroutine: it records the reason and wakes
+// the loop, which (in OnTraffic) writes the goodbye behind what is already
+// queued and closes the connection.
 func (c *conn) closeAsync(r closeReason) {
 	if !c.markClosing(r) {
 		return
 	}
-	b := c.goodbye(r)
-	if b == nil {
-		_ = c.gc.Close()
-		return
-	}
-	_ = c.gc.AsyncWrite(b, func(gc gnet.Conn, _ error) error { return gc.Close() })
+	_ = c.gc.Wake(nil)
 }
 
 // goodbye is the last frame sent for a close reason, or nil.

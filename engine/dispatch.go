@@ -15,6 +15,7 @@ const (
 	maxClientMsgID    = 64
 	maxEventName      = 32
 	maxEventBody      = 1024
+	maxCursors        = 100 // conversations one HELLO may resume
 )
 
 // dispatch acts on one decoded envelope. Event loop only.
@@ -45,7 +46,7 @@ func (e *Engine) dispatch(c *conn, env *proto.Envelope) {
 		case len(env.ClientMsgId) > maxClientMsgID:
 			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "client_msg_id too long")
 			return
-		case env.Kind > proto.Kind_KIND_FILE:
+		case env.Kind < 0 || env.Kind > proto.Kind_KIND_FILE:
 			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "bad kind")
 			return
 		case !utf8.ValidString(env.Body) || !utf8.ValidString(env.ClientMsgId):
@@ -102,6 +103,12 @@ func (e *Engine) hello(c *conn, env *proto.Envelope) {
 	if env.Type != proto.Type_TYPE_HELLO || env.Hello == nil {
 		e.m.authFailures.Inc()
 		e.replyEnv(c, errEnv(env.Id, proto.Code_CODE_UNAUTHENTICATED, "HELLO expected first", false))
+		c.closeOnLoop(reasonAuth)
+		return
+	}
+	if len(env.Cursors) > maxCursors {
+		e.m.authFailures.Inc()
+		e.replyEnv(c, errEnv(env.Id, proto.Code_CODE_BAD_REQUEST, "too many cursors", false))
 		c.closeOnLoop(reasonAuth)
 		return
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"runtime/debug"
+	"strings"
 
 	"github.com/kefu-im/kefu/codec/frame"
 	"github.com/kefu-im/kefu/codec/wire"
@@ -25,9 +26,14 @@ func (e *Engine) OnTraffic(gc gnet.Conn) (action gnet.Action) {
 			e.m.panics.Inc()
 			e.log.Error("panic on event loop; connection closed", "conn", c.id, "panic", r, "stack", string(debug.Stack()))
 			c.markClosing(reasonPanic)
+			c.sayGoodbye() // WebSocket 1011, or a binary ERROR
 			action = gnet.Close
 		}
 	}()
+	if c.closed.Load() { // closed from another goroutine, or earlier on the loop
+		c.sayGoodbye()
+		return gnet.Close
+	}
 	buf, _ := gc.Peek(-1)
 	if len(buf) == 0 {
 		return gnet.None
@@ -106,6 +112,12 @@ func (e *Engine) upgradeWS(c *conn, buf []byte) int {
 	if n == 0 {
 		return 0
 	}
+	if p := info.Path; p != wsPath && !strings.HasPrefix(p, wsPath+"?") {
+		e.m.decodeErrors.WithLabelValues("ws", "bad_path").Inc()
+		_, _ = c.gc.Write(notFound)
+		c.closeOnLoop(reasonBadHandshake)
+		return 0
+	}
 	_, _ = c.gc.Write(resp)
 	c.state = stateHello
 	c.format = wire.FormatWSJSON
@@ -135,6 +147,7 @@ func (e *Engine) readWS(c *conn, buf []byte) int {
 			code = ws.CloseNormal
 		}
 		if c.markClosing(reasonPeer) {
+			c.byeSent = true
 			_, _ = c.gc.Write(ws.AppendClose(nil, code, ""))
 			_ = c.gc.Close()
 		}
@@ -166,6 +179,7 @@ func (e *Engine) wsFail(c *conn, err error) {
 	}
 	e.m.decodeErrors.WithLabelValues("ws", reason).Inc()
 	if c.markClosing(reasonProtocolError) {
+		c.byeSent = true
 		_, _ = c.gc.Write(ws.AppendClose(nil, code, reason))
 		_ = c.gc.Close()
 	}
@@ -176,6 +190,7 @@ func (e *Engine) readFrame(c *conn, buf []byte) int {
 	if err != nil {
 		e.m.decodeErrors.WithLabelValues("frame", frame.Reason(err)).Inc()
 		if c.markClosing(reasonProtocolError) {
+			c.byeSent = true
 			b, _ := wire.Append(nil, wire.FormatFrame, errEnv(0, frame.CodeFor(err), err.Error(), false), nil)
 			_, _ = c.gc.Write(b)
 			_ = c.gc.Close()
@@ -221,3 +236,8 @@ func (e *Engine) replyEnv(c *conn, env *proto.Envelope) {
 func appendFrameType(dst []byte, t proto.Type) []byte {
 	return frame.AppendFrame(dst, uint8(t), 0, nil)
 }
+
+// wsPath is where WebSocket clients connect (docs/protocol-ws.md).
+const wsPath = "/ws"
+
+var notFound = []byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

@@ -53,8 +53,8 @@ type decoder struct {
 // bytes, so a longer raw string can only be unknown or invalid.
 const maxNameRaw = 6 * 22
 
-// Field numbers of the schema, used as bit positions of the duplicate-key
-// masks. 0 is an unknown key.
+// envelopeField returns the field number of an Envelope key, which is also
+// its bit in the duplicate-key mask, or 0 for an unknown key.
 func envelopeField(k []byte) uint {
 	switch string(k) {
 	case "type":

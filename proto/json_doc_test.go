@@ -4,6 +4,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kefu-im/kefu/internal/token"
 )
 
 // TestProtocolDocExamples checks every example line of docs/protocol-ws.md
@@ -48,5 +51,21 @@ func TestProtocolDocExamples(t *testing.T) {
 		if got := string(AppendJSON(nil, &e)); got != js {
 			t.Errorf("server example differs from AppendJSON:\n doc %s\n got %s", js, got)
 		}
+	}
+}
+
+// TestProtocolDocToken checks the token example of docs/protocol-ws.md §4.
+func TestProtocolDocToken(t *testing.T) {
+	doc, err := os.ReadFile("../docs/protocol-ws.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tok = "1795003600.H7AHV6iwGyS48qrantKzBfruOiriMYAL_gpjluXVY6Q"
+	if !strings.Contains(string(doc), "`"+tok+"`") || !strings.Contains(string(doc), "`0123456789abcdef0123456789abcdef`") {
+		t.Fatal("token example not found in the document")
+	}
+	err = token.Verify([]byte("0123456789abcdef0123456789abcdef"), tok, "demo", "agent", "alice", time.Unix(1795000000, 0))
+	if err != nil {
+		t.Fatalf("documented token does not verify: %v", err)
 	}
 }
