@@ -43,14 +43,14 @@ type listener struct {
 type Engine struct {
 	gnet.BuiltinEventEngine
 
-	opts   Options
-	log    *slog.Logger
-	auth   Authenticator
-	router Router
-	m      *metrics
-	clock  *clock.Coarse
-	wheel  *wheel.Wheel[*conn]
-	fireFn func(*conn) (int64, bool) // e.fire at e.tickNow, bound once
+	opts    Options
+	log     *slog.Logger
+	auth    Authenticator
+	router  Router
+	m       *metrics
+	clock   *clock.Coarse
+	wheel   *wheel.Wheel[*conn]
+	fireFn  func(*conn) (int64, bool) // e.fire at e.tickNow, bound once
 	tickNow int64                     // ticker-owned: now of the current OnTick
 
 	lns      []*listener

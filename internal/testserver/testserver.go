@@ -32,6 +32,12 @@ type Server struct {
 // Option changes the configuration before start.
 type Option func(*server.Config)
 
+// WithAllowedOrigins replaces the WebSocket Origin allow-list
+// (gateway.allowed_origins), e.g. with the origin of a test page.
+func WithAllowedOrigins(origins ...string) Option {
+	return func(c *server.Config) { c.Gateway.AllowedOrigins = origins }
+}
+
 // Config returns the test configuration for dataDir: defaults with
 // loopback listeners on port 0, one site with a known secret, short ticks.
 func Config(t testing.TB, dataDir string) server.Config {
