@@ -55,6 +55,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Catch signals before anything starts, so that a SIGTERM arriving
+	// during start-up drains instead of killing the process.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return err
@@ -65,11 +70,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "kefu listening: gateway %s (WebSocket ws://HOST%s/ws, binary frames), http %s (/metrics /livez /readyz)\n",
 		srv.GatewayAddr(0), portOf(srv.GatewayAddr(0).String()), srv.HTTP.Addr())
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	s := <-sig
 	log.Info("signal received, draining", "signal", s.String(), "deadline", cfg.DrainTimeout.String())
-	signal.Stop(sig)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 	defer cancel()
 	return srv.Shutdown(ctx)
