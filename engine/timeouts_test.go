@@ -78,6 +78,7 @@ func TestPingAndIdleTimeout(t *testing.T) {
 	g := dialGorilla(t, s.WSURL(), nil)
 	defer g.close()
 	visitor(t, g, "alive-ws")
+	_ = g.c.SetReadDeadline(time.Time{}) // recv set one; this reader runs for the whole test
 	go func() { // gorilla answers pings while it reads
 		for {
 			if _, _, err := g.c.ReadMessage(); err != nil {
