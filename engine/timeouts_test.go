@@ -79,7 +79,7 @@ func TestPingAndIdleTimeout(t *testing.T) {
 	defer g.close()
 	visitor(t, g, "alive-ws")
 	_ = g.c.SetReadDeadline(time.Time{}) // recv set one; this reader runs for the whole test
-	go func() { // gorilla answers pings while it reads
+	go func() {                          // gorilla answers pings while it reads
 		for {
 			if _, _, err := g.c.ReadMessage(); err != nil {
 				return
