@@ -5,7 +5,7 @@ FUZZTIME  ?= 60s
 BENCHTIME ?= 1s
 PKGS      := ./...
 
-.PHONY: all build run test test-race vet lint fmt bench bench-smoke fuzz fuzz-smoke proto clean
+.PHONY: all build run test web-deps vet lint fmt bench bench-smoke fuzz fuzz-smoke proto clean
 
 all: build
 
@@ -18,9 +18,13 @@ build:
 run: build
 	./$(BIN)/kefu
 
-## test: vet, then every test with the race detector
-test: vet
+## test: vet, then every test with the race detector (installs the web
+## tests' Chromium and npm packages first when missing)
+test: vet web-deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+web-deps:
+	bash web/deps.sh
 
 vet:
 	$(GO) vet $(PKGS)

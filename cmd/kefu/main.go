@@ -2,8 +2,10 @@
 // TCP connections on a gnet reactor, with an embedded message log.
 //
 //	kefu [--config FILE] [--data DIR] [--log-level LEVEL]     run the server
-//	kefu token --site ID --role agent|visitor --user ID [--ttl 24h]
+//	kefu token --site ID --role agent|visitor|device --user ID [--ttl 24h]
 //	                                                          mint an identity token
+//	                                                          (device: the MQTT password of
+//	                                                          user name ID-of-site/ID)
 package main
 
 import (
@@ -13,13 +15,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/kefu-im/kefu/internal/server"
+	"github.com/kefu-im/kefu/internal/sites"
 	"github.com/kefu-im/kefu/internal/token"
+	"github.com/kefu-im/kefu/web"
 )
 
 func main() {
@@ -60,15 +65,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sig)
-	srv, err := server.New(cfg, log)
+	srv, err := server.New(cfg, log, func(mux *http.ServeMux) {
+		// The visitor SDK, embedded: <script src="http://HOST:7080/sdk/kefu.min.js">.
+		mux.Handle("GET /sdk/", http.StripPrefix("/sdk", web.NewHandler()))
+	})
 	if err != nil {
 		return err
 	}
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "kefu listening: gateway %s (WebSocket ws://HOST%s/ws, binary frames), http %s (/metrics /livez /readyz)\n",
-		srv.GatewayAddr(0), portOf(srv.GatewayAddr(0).String()), srv.HTTP.Addr())
+	fmt.Fprintf(stdout, "kefu listening: gateway %s (WebSocket ws://HOST%s/ws, binary frames%s), http %s (/metrics /livez /readyz)\n",
+		srv.GatewayAddr(0), portOf(srv.GatewayAddr(0).String()), mqttNote(srv), srv.HTTP.Addr())
 
 	s := <-sig
 	log.Info("signal received, draining", "signal", s.String(), "deadline", cfg.DrainTimeout.String())
@@ -103,6 +111,13 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log format %q: want text or json", format)
 }
 
+func mqttNote(srv *server.Server) string {
+	if srv.Broker == nil {
+		return ""
+	}
+	return ", MQTT 3.1.1/5 and MQTT over WebSocket on /mqtt"
+}
+
 func portOf(addr string) string {
 	for i := len(addr) - 1; i >= 0; i-- {
 		if addr[i] == ':' {
@@ -119,7 +134,7 @@ func tokenCmd(args []string, stdout io.Writer) error {
 	cfgPath := fs.String("config", "", "YAML config file")
 	data := fs.String("data", "", "data directory (overrides data_dir)")
 	site := fs.String("site", "demo", "site id")
-	role := fs.String("role", "agent", "agent or visitor")
+	role := fs.String("role", "agent", "agent, visitor or device (MQTT password)")
 	user := fs.String("user", "", "user id (required)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "validity")
 	if err := fs.Parse(args); err != nil {
@@ -128,8 +143,8 @@ func tokenCmd(args []string, stdout io.Writer) error {
 	if *user == "" {
 		return errors.New("token: --user is required")
 	}
-	if *role != "agent" && *role != "visitor" {
-		return errors.New("token: --role must be agent or visitor")
+	if *role != "agent" && *role != "visitor" && *role != sites.DeviceRole {
+		return errors.New("token: --role must be agent, visitor or device")
 	}
 	cfg, err := loadConfig(*cfgPath, *data)
 	if err != nil {

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,6 +82,16 @@ log_format: json
 	if _, err := os.Stat(server.SecretPath(filepath.Join(dir, "data"), "demo")); err != nil {
 		t.Fatalf("no generated secret: %v", err)
 	}
+	// The embedded visitor SDK is served on the HTTP side.
+	resp, err := http.Get("http://" + m[2] + "/sdk/kefu.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || len(js) < 1000 {
+		t.Fatalf("GET /sdk/kefu.min.js: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(js))
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +128,14 @@ func TestTokenCommand(t *testing.T) {
 	tok := strings.TrimSpace(string(out))
 	if err := token.Verify(bytes.TrimSpace(secret), tok, "demo", "agent", "alice", time.Now()); err != nil {
 		t.Fatalf("minted token does not verify: %v", err)
+	}
+	// An MQTT device's password (user name demo/dev-1).
+	out, err = kefuCmd(t, "token", "--data", dir, "--site", "demo", "--role", "device", "--user", "dev-1").Output()
+	if err != nil {
+		t.Fatalf("kefu token --role device: %v", err)
+	}
+	if err := token.Verify(bytes.TrimSpace(secret), strings.TrimSpace(string(out)), "demo", "device", "dev-1", time.Now()); err != nil {
+		t.Fatalf("minted device token does not verify: %v", err)
 	}
 	for _, bad := range [][]string{{"token", "--data", dir}, {"token", "--data", dir, "--user", "x", "--role", "root"}, {"token", "--data", dir, "--user", "x", "--site", "nope"}} {
 		if err := kefuCmd(t, bad...).Run(); err == nil {

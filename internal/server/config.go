@@ -11,6 +11,7 @@ import (
 
 	"github.com/kefu-im/kefu/configs"
 	"github.com/kefu-im/kefu/engine"
+	"github.com/kefu-im/kefu/engine/mqtt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -24,6 +25,7 @@ type Config struct {
 	Gateway      GatewayConfig `yaml:"gateway"`
 	Shards       ShardConfig   `yaml:"shards"`
 	Storage      StorageConfig `yaml:"storage"`
+	MQTT         MQTTConfig    `yaml:"mqtt"`
 	Sites        []SiteConfig  `yaml:"sites"`
 }
 
@@ -65,6 +67,40 @@ type StorageConfig struct {
 	SyncInterval time.Duration `yaml:"sync_interval"`
 	CacheSize    int64         `yaml:"cache_size"`
 	MemTableSize uint64        `yaml:"memtable_size"`
+}
+
+// MQTTConfig is the `mqtt` section: the broker (engine/mqtt.Options).
+type MQTTConfig struct {
+	Enabled            bool          `yaml:"enabled"`
+	MaxPacketSize      int           `yaml:"max_packet_size"`
+	ReceiveMaximum     int           `yaml:"receive_maximum"`
+	MaxInflight        int           `yaml:"max_inflight"`
+	MaxQueued          int           `yaml:"max_queued"`
+	TopicAliasMaximum  int           `yaml:"topic_alias_maximum"`
+	MaxTopicAliasesOut int           `yaml:"max_topic_aliases_out"`
+	MaxKeepAlive       time.Duration `yaml:"max_keep_alive"`
+	MaxSessionExpiry   time.Duration `yaml:"max_session_expiry"`
+	MaxRetained        int           `yaml:"max_retained"`
+	MaxSubscriptions   int           `yaml:"max_subscriptions"`
+	MaxClientIDLen     int           `yaml:"max_client_id_len"`
+	AssignedIDPrefix   string        `yaml:"assigned_id_prefix"`
+	DisableRetain      bool          `yaml:"disable_retain"`
+	DisableWildcards   bool          `yaml:"disable_wildcards"`
+	DisableShared      bool          `yaml:"disable_shared"`
+	DisableSubIDs      bool          `yaml:"disable_subscription_ids"`
+}
+
+// BrokerOptions maps the section onto the broker's options; the caller
+// adds the authenticator, store, logger and registerer.
+func (m MQTTConfig) BrokerOptions() mqtt.Options {
+	return mqtt.Options{
+		MaxPacketSize: m.MaxPacketSize, ReceiveMaximum: m.ReceiveMaximum, MaxInflight: m.MaxInflight,
+		MaxQueued: m.MaxQueued, TopicAliasMaximum: m.TopicAliasMaximum, MaxTopicAliasesOut: m.MaxTopicAliasesOut,
+		MaxKeepAlive: m.MaxKeepAlive, MaxSessionExpiry: m.MaxSessionExpiry, MaxRetained: m.MaxRetained,
+		MaxSubscriptions: m.MaxSubscriptions, MaxClientIDLen: m.MaxClientIDLen, AssignedIDPrefix: m.AssignedIDPrefix,
+		DisableRetain: m.DisableRetain, DisableWildcards: m.DisableWildcards, DisableShared: m.DisableShared,
+		DisableSubIDs: m.DisableSubIDs,
+	}
 }
 
 // SiteConfig is one entry of `sites`. Secret is never read from YAML: it

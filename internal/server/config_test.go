@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kefu-im/kefu/engine"
+	"github.com/kefu-im/kefu/engine/mqtt"
 	"github.com/kefu-im/kefu/shard"
 	"github.com/kefu-im/kefu/storage"
 )
@@ -47,6 +48,16 @@ func TestDocumentedDefaultsMatchCode(t *testing.T) {
 	st.EnsureDefaults()
 	if c.Storage.Durability != "sync" || c.Storage.CacheSize != st.CacheSize || c.Storage.MemTableSize != st.MemTableSize || c.Storage.SyncInterval != st.SyncInterval {
 		t.Errorf("storage defaults differ: file %+v, code %+v", c.Storage, st)
+	}
+	fileMQTT := c.MQTT.BrokerOptions()
+	var codeMQTT mqtt.Options
+	codeMQTT.EnsureDefaults()
+	codeMQTT.Store, codeMQTT.Now, codeMQTT.Pool, codeMQTT.Logger = nil, nil, nil, nil
+	if !c.MQTT.Enabled || !reflect.DeepEqual(fileMQTT, codeMQTT) {
+		t.Errorf("mqtt defaults differ (or mqtt disabled):\nfile %+v\ncode %+v", fileMQTT, codeMQTT)
+	}
+	if err := codeMQTT.Validate(); err != nil {
+		t.Errorf("mqtt defaults invalid: %v", err)
 	}
 	if c.DataDir != "./data" || c.DrainTimeout == 0 || c.HTTP.Addr != ":7080" || len(c.Sites) != 1 {
 		t.Errorf("top-level defaults: %+v", c)

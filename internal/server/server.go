@@ -12,12 +12,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/kefu-im/kefu/engine"
+	"github.com/kefu-im/kefu/engine/mqtt"
 	"github.com/kefu-im/kefu/internal/sites"
 	"github.com/kefu-im/kefu/internal/token"
 	"github.com/kefu-im/kefu/shard"
@@ -34,13 +36,15 @@ type Server struct {
 	Store    *storage.Store
 	Router   *shard.Router
 	Engine   *engine.Engine
+	Broker   *mqtt.Broker // nil when mqtt.enabled is false
 	HTTP     *engine.HTTPServer
 	secrets  map[string][]byte
 	httpDone chan error
 }
 
-// New opens storage and builds every part; Start runs them.
-func New(cfg Config, log *slog.Logger) (*Server, error) {
+// New opens storage and builds every part; Start runs them. mounts add
+// handlers to the HTTP side (cmd/kefu mounts the embedded web files there).
+func New(cfg Config, log *slog.Logger, mounts ...func(*http.ServeMux)) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -87,12 +91,24 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		_ = s.Store.Close()
 		return nil, err
 	}
+	if cfg.MQTT.Enabled {
+		mo := cfg.MQTT.BrokerOptions()
+		mo.EnsureDefaults() // for the assigned id prefix
+		devices := auth.MQTTAuth(mo.AssignedIDPrefix)
+		mo.Authenticator, mo.Authorizer = devices, devices
+		mo.Logger, mo.Registerer = log.With("component", "mqtt"), s.Registry
+		if s.Broker, err = mqtt.NewBroker(mo); err != nil {
+			_ = s.Store.Close()
+			return nil, err
+		}
+	}
 	g := cfg.Gateway
 	s.Engine, err = engine.New(engine.Options{
 		Listeners: g.Listeners, EventLoops: g.EventLoops, HandshakeTimeout: g.HandshakeTimeout,
 		PingInterval: g.PingInterval, IdleTimeout: g.IdleTimeout, Tick: g.Tick,
 		MaxFrameBytes: g.MaxFrameBytes, MaxBodyBytes: g.MaxBodyBytes, OutboundLimit: g.OutboundLimit,
 		AllowedOrigins: g.AllowedOrigins, Logger: log.With("component", "engine"), Registerer: s.Registry,
+		MQTT: s.Broker,
 	}, auth, s.Router)
 	if err != nil {
 		_ = s.Store.Close()
@@ -100,6 +116,11 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.HTTP, err = engine.NewHTTPServer(engine.HTTPOptions{
 		Addr: cfg.HTTP.Addr, Pprof: cfg.HTTP.Pprof, Gatherer: s.Registry, Logger: log.With("component", "http"),
+		Mount: func(mux *http.ServeMux) {
+			for _, m := range mounts {
+				m(mux)
+			}
+		},
 		Ready: func() error {
 			if s.Engine.Draining() {
 				return errors.New("draining")
@@ -149,6 +170,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer cancel()
 	if err := s.Engine.Stop(stopCtx); err != nil {
 		errs = append(errs, fmt.Errorf("engine: %w", err))
+	}
+	if s.Broker != nil { // every MQTT connection is gone: save the sessions
+		if err := s.Broker.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("mqtt: %w", err))
+		}
 	}
 	if err := s.HTTP.Shutdown(stopCtx); err != nil {
 		errs = append(errs, fmt.Errorf("http: %w", err))
