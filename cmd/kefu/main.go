@@ -38,6 +38,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "token" {
 		return tokenCmd(args[1:], stdout)
 	}
+	if len(args) > 0 && args[0] == "admin" {
+		return adminCmd(args[1:], stdout)
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
