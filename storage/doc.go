@@ -70,10 +70,10 @@
 // Reserved tables (written through Batch.Put/Delete; the issue that brings
 // each feature fixes its components here before writing them):
 //
-//	's'  sites, agents, visitors (issue 3)   's' | comp(site) | kind byte | comp(id)
+//	's'  sites, agents, sessions            see internal/accounts: 's' | comp(site) | kind byte | comp(id)
 //	'q'  MQTT sessions (issue 4)             'q' | comp(client id) | …
 //	'r'  MQTT retained messages (issue 4)    'r' | topic
-//	'o'  webhook outbox                      'o' | u64 big-endian job id
+//	'o'  webhook outbox                      see engine/webhook: 'o' | 'p' | due | comp(site) | comp(event) | comp(endpoint)
 //
 // Batch.Put and Batch.Delete accept only keys starting with a documented,
 // writable table byte (ErrKey otherwise); '!' is store-owned.
