@@ -5,7 +5,7 @@ FUZZTIME  ?= 60s
 BENCHTIME ?= 1s
 PKGS      := ./...
 
-.PHONY: all build run test web-deps vet lint fmt bench bench-smoke fuzz fuzz-smoke proto clean
+.PHONY: all build run test web-deps deps vet lint fmt bench bench-smoke fuzz fuzz-smoke bench-compare proto clean
 
 all: build
 
@@ -19,12 +19,20 @@ run: build
 	./$(BIN)/kefu
 
 ## test: vet, then every test with the race detector (installs the web
-## tests' Chromium and npm packages first when missing)
-test: vet web-deps
+## tests' Chromium and npm packages and the MQTT tests' mosquitto clients
+## first when missing)
+test: vet web-deps deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 web-deps:
 	bash web/deps.sh
+
+## deps: Debian's mosquitto-clients for the MQTT interoperability test,
+## installed with apt when missing and root
+deps:
+	@command -v mosquitto_pub >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq mosquitto-clients; \
+		else echo "mosquitto-clients is missing and this is not root: install it (apt-get install mosquitto-clients) or TestMQTTMosquittoInterop fails"; fi; }
 
 vet:
 	$(GO) vet $(PKGS)
@@ -40,6 +48,12 @@ fmt:
 ## bench: hot-path Go benchmarks with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./internal/... ./storage/... ./shard/... ./proto/...
+
+## bench-compare: Kefu (sync, async) vs the goroutine-per-connection
+## gorilla hub, same scenarios, one machine, under 15 minutes; writes
+## docs/benchmarks-compare.md
+bench-compare:
+	bash scripts/bench-compare.sh
 
 ## bench-smoke: every benchmark once, to keep them compiling and running
 bench-smoke:
