@@ -51,7 +51,7 @@ func (w *worker) rollback() {
 		case pendMsg:
 			p.c.last = p.c.committed
 			if id := p.env.ClientMsgId; id != "" {
-				delete(p.c.dedup.seqs, id)
+				delete(p.c.dedup.seqs, dedupKey(p.env.Sender, id))
 			}
 			w.replyErr(p.sink, &proto.Envelope{Id: p.reqID, Conversation: p.c.id}, proto.Code_CODE_INTERNAL, "commit failed", true)
 		case pendDup:
@@ -164,7 +164,7 @@ func (w *worker) load(id string) (*conv, error) {
 				return err
 			}
 			if m.ClientMsgId != "" {
-				ids = append(ids, m.ClientMsgId)
+				ids = append(ids, dedupKey(m.Sender, m.ClientMsgId))
 				seqs = append(seqs, seq)
 			}
 			return nil

@@ -302,3 +302,26 @@ func gaugeValue(r *Router) float64 {
 	_ = m.Write(out)
 	return out.GetGauge().GetValue()
 }
+
+// TestClientMsgIDsArePerSender: the visitor and the agent may both use
+// client_msg_id "1"; both messages are stored. A resend by either is still
+// recognised.
+func TestClientMsgIDsArePerSender(t *testing.T) {
+	r, st := newTestRouter(t, t.TempDir(), Options{Shards: 2})
+	v, a := newRecorder(1), newRecorder(2)
+	submit(t, r, Request{Op: OpCreate, Sink: v, Who: vis, Env: &proto.Envelope{Id: 1, Conversation: "c5"}})
+	v.wait(t, count(proto.Type_TYPE_JOINED, 1))
+	submit(t, r, Request{Op: OpJoin, Sink: a, Who: alice, Env: &proto.Envelope{Id: 1, Conversation: "c5"}})
+	a.wait(t, count(proto.Type_TYPE_JOINED, 1))
+	submit(t, r, Request{Op: OpSend, Sink: v, Who: vis, Env: &proto.Envelope{Id: 2, Conversation: "c5", ClientMsgId: "1", Body: "from visitor"}})
+	submit(t, r, Request{Op: OpSend, Sink: a, Who: alice, Env: &proto.Envelope{Id: 2, Conversation: "c5", ClientMsgId: "1", Body: "from agent"}})
+	submit(t, r, Request{Op: OpSend, Sink: a, Who: alice, Env: &proto.Envelope{Id: 3, Conversation: "c5", ClientMsgId: "1", Body: "from agent"}})
+	va := ofType(v.wait(t, count(proto.Type_TYPE_ACK, 1)), proto.Type_TYPE_ACK)
+	aa := ofType(a.wait(t, count(proto.Type_TYPE_ACK, 2)), proto.Type_TYPE_ACK)
+	if va[0].Seq != 1 || aa[0].Seq != 2 || aa[1].Seq != 2 {
+		t.Fatalf("acks: visitor %v, agent %v", va, aa)
+	}
+	if last, _ := st.LastSeq("c5"); last != 2 {
+		t.Fatalf("stored %d messages, want 2", last)
+	}
+}

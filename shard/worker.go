@@ -277,11 +277,13 @@ func (w *worker) send(req *Request, c *conv) {
 		return
 	}
 	cmid := env.GetClientMsgId()
+	var key string // client_msg_ids are unique per sender, not per conversation
 	if cmid != "" {
-		seq, ok := c.dedup.get(cmid)
+		key = dedupKey(req.Who.Sender, cmid)
+		seq, ok := c.dedup.get(key)
 		if !ok && c.last > uint64(w.opts.DedupWindow) {
 			var err error
-			seq, ok, err = w.store.Dedup(c.id, cmid)
+			seq, ok, err = w.store.Dedup(c.id, key)
 			if err != nil {
 				w.replyErr(req.Sink, env, proto.Code_CODE_INTERNAL, "storage error", true)
 				return
@@ -311,7 +313,7 @@ func (w *worker) send(req *Request, c *conv) {
 	if err != nil {
 		panic("BUG: marshal message: " + err.Error())
 	}
-	if err := w.stageMessage(c, cmid, pb); err != nil {
+	if err := w.stageMessage(c, key, pb); err != nil {
 		c.last--
 		w.replyErr(req.Sink, env, proto.Code_CODE_BAD_REQUEST, err.Error(), false)
 		return
@@ -323,23 +325,43 @@ func ackFor(id uint64, conv string, seq uint64, cmid string, ts int64) *proto.En
 	return &proto.Envelope{Type: proto.Type_TYPE_ACK, Id: id, Conversation: conv, Seq: seq, ClientMsgId: cmid, Ts: ts}
 }
 
-// stageMessage puts a message and its de-duplication entry in the batch.
-// The storage package validates ids; the engine already did, so an error
-// here is a rejected request, not a broken batch: nothing was staged.
-func (w *worker) stageMessage(c *conv, cmid string, pb []byte) error {
-	if cmid != "" {
-		if err := storage.ValidClientMsgID(cmid); err != nil {
+// stageMessage puts a message and its de-duplication entry (under key, ""
+// for none) in the batch. The storage package validates ids; the engine
+// already did, so an error here is a rejected request, not a broken batch:
+// nothing was staged.
+func (w *worker) stageMessage(c *conv, key string, pb []byte) error {
+	if key != "" {
+		if err := storage.ValidClientMsgID(key); err != nil {
 			return err
 		}
 	}
 	if err := w.batch.PutMessage(c.id, c.last, pb); err != nil {
 		return err
 	}
-	if cmid != "" {
-		if err := w.batch.PutDedup(c.id, cmid, c.last); err != nil {
+	if key != "" {
+		if err := w.batch.PutDedup(c.id, key, c.last); err != nil {
 			panic("BUG: dedup entry refused after validation: " + err.Error())
 		}
-		c.dedup.put(cmid, c.last, w.opts.DedupWindow)
+		c.dedup.put(key, c.last, w.opts.DedupWindow)
 	}
 	return nil
+}
+
+// dedupKey scopes a client_msg_id to its sender: two participants may
+// each number their messages from 1. The sender is folded into 16 hex
+// digits of FNV-1a so the key stays within storage's id limit.
+func dedupKey(sender, cmid string) string {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(sender); i++ {
+		h ^= uint64(sender[i])
+		h *= 1099511628211
+	}
+	const hexdigits = "0123456789abcdef"
+	var b [17]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = hexdigits[h&0xf]
+		h >>= 4
+	}
+	b[16] = ':'
+	return string(b[:]) + cmid
 }
