@@ -7,6 +7,7 @@ import (
 	"github.com/kefu-im/kefu/codec/frame"
 	"github.com/kefu-im/kefu/codec/wire"
 	"github.com/kefu-im/kefu/codec/ws"
+	"github.com/kefu-im/kefu/engine/mqtt"
 	"github.com/kefu-im/kefu/proto"
 	"github.com/kefu-im/kefu/shard"
 	"github.com/panjf2000/gnet/v2"
@@ -22,10 +23,13 @@ const (
 
 // conn is the per-connection state, set as the gnet context. It holds no
 // buffer while idle: the WebSocket decoder borrows one from a pool only
-// while a fragmented message is being reassembled.
+// while a fragmented message is being reassembled, and an MQTT-over-
+// WebSocket connection keeps mqRem only while a packet spans messages.
 //
 // Fields above the atomics are owned by the event loop; lastPing by the
 // ticker goroutine; the atomics are shared with workers and the ticker.
+// mq is set on the loop before ready; the ticker reads it only once ready
+// is true (conn_mqtt.go).
 type conn struct {
 	gc      gnet.Conn
 	e       *Engine
@@ -37,7 +41,9 @@ type conn struct {
 	shards  uint64 // bit i: a subscribing request went to shard i
 	who     *shard.Identity
 	ws      ws.Decoder
-	byeSent bool // the close frame went out
+	byeSent bool         // the close frame went out
+	mq      *mqtt.Client // MQTT connections only (TCP or WebSocket)
+	mqRem   *[]byte      // MQTT over WebSocket: the start of a split packet
 
 	opened   int64 // unix nanos
 	lastPing int64 // ticker-owned: when the last ping was sent
@@ -47,6 +53,7 @@ type conn struct {
 	ready    atomic.Bool  // HELLO accepted
 	reason   atomic.Uint32
 	closed   atomic.Bool
+	woke     atomic.Bool // MQTT: a Wake is on its way to the loop
 }
 
 // ID implements shard.Sink.
@@ -143,25 +150,15 @@ func (c *conn) closeAsync(r closeReason) {
 
 // goodbye is the last frame sent for a close reason, or nil.
 func (c *conn) goodbye(r closeReason) []byte {
+	if c.mq != nil {
+		return c.goodbyeMQTT(r)
+	}
 	switch c.proto {
 	case protoWS:
 		if c.state < stateHello {
 			return nil // not upgraded: nothing WebSocket to say
 		}
-		code, text := uint16(ws.CloseNormal), r.String()
-		switch r {
-		case reasonDraining:
-			code = ws.CloseGoingAway
-		case reasonSlowConsumer:
-			code = closeSlowConsumer
-		case reasonIdleTimeout, reasonHandshakeTimeout:
-			code = ws.CloseGoingAway
-		case reasonAuth:
-			code = ws.ClosePolicyViolation
-		case reasonPanic, reasonOverload:
-			code = ws.CloseInternalError
-		}
-		return ws.AppendClose(nil, code, text)
+		return ws.AppendClose(nil, wsCloseCode(r), r.String())
 	case protoFrame:
 		switch r {
 		case reasonDraining:
@@ -172,6 +169,25 @@ func (c *conn) goodbye(r closeReason) []byte {
 		}
 	}
 	return nil
+}
+
+// wsCloseCode is the WebSocket close code sent for a close reason.
+func wsCloseCode(r closeReason) uint16 {
+	switch r {
+	case reasonDraining:
+		return ws.CloseGoingAway
+	case reasonSlowConsumer:
+		return closeSlowConsumer
+	case reasonIdleTimeout, reasonHandshakeTimeout:
+		return ws.CloseGoingAway
+	case reasonAuth:
+		return ws.ClosePolicyViolation
+	case reasonPanic, reasonOverload:
+		return ws.CloseInternalError
+	case reasonProtocolError:
+		return ws.CloseProtocolError
+	}
+	return ws.CloseNormal
 }
 
 // closeSlowConsumer is the application close code for a slow consumer

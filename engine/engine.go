@@ -59,6 +59,7 @@ type Engine struct {
 	wsDecode ws.DecodeOptions
 	pingWS   []byte
 	pingFrm  []byte
+	mq       mqttSide // the MQTT broker and what its connections share
 
 	nextID   atomic.Uint64
 	open     atomic.Int64
@@ -109,6 +110,7 @@ func New(opts Options, auth Authenticator, router Router) (*Engine, error) {
 	e.wsDecode.EnsureDefaults()
 	e.pingWS = ws.AppendPing(nil, nil)
 	e.pingFrm = appendFrameType(nil, proto.Type_TYPE_PING)
+	e.initMQTT(opts.MQTT)
 	return e, nil
 }
 
@@ -224,6 +226,8 @@ func (e *Engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.proto, c.state = protoWS, stateUpgrade
 	case ProtoFrame:
 		c.proto, c.state = protoFrame, stateHello
+	case ProtoMQTT:
+		e.openMQTT(c, protoMQTT)
 	}
 	e.m.conns[c.proto].Inc()
 	switch {
@@ -233,7 +237,7 @@ func (e *Engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	case c.ln.count.Load() > int64(c.ln.cfg.MaxConns):
 		c.markClosing(reasonConnLimit)
 		return nil, gnet.Close
-	case !e.wheel.Schedule(c, now+int64(e.opts.HandshakeTimeout)):
+	case !e.wheel.Schedule(c, now+min(int64(e.opts.HandshakeTimeout), readyRecheck)):
 		c.markClosing(reasonOverload)
 		return nil, gnet.Close
 	}
@@ -256,6 +260,9 @@ func (e *Engine) OnClose(gc gnet.Conn, err error) gnet.Action {
 	e.open.Add(-1)
 	c.ln.count.Add(-1)
 	c.ws.Reset(&e.wsDecode)
+	if c.mq != nil {
+		e.closedMQTT(c)
+	}
 	for s := c.shards; s != 0; s &= s - 1 {
 		i := bits.TrailingZeros64(s)
 		// A full ring only delays the forgetting: the worker's sweep drops
@@ -266,7 +273,8 @@ func (e *Engine) OnClose(gc gnet.Conn, err error) gnet.Action {
 }
 
 // OnTick advances the timing wheel: handshake deadlines, pings, idle
-// timeouts, and the goodbyes of a drain.
+// timeouts and MQTT keep alives, and the goodbyes of a drain; it runs the
+// MQTT broker's timers about once a second.
 func (e *Engine) OnTick() (time.Duration, gnet.Action) {
 	e.tickNow = e.clock.Now()
 	if e.drainAll.Load() {
@@ -274,8 +282,13 @@ func (e *Engine) OnTick() (time.Duration, gnet.Action) {
 		e.wheel.Range(func(c *conn) { c.closeAsync(reasonDraining) })
 	}
 	e.wheel.Advance(e.tickNow, e.fireFn)
+	e.tickMQTT(e.tickNow)
 	return e.opts.Tick, gnet.None
 }
+
+// readyRecheck is how often a connection still in its handshake is looked
+// at, so that the deadlines that follow it start on time.
+const readyRecheck = int64(time.Second)
 
 // fire decides what a connection's deadline means. Ticker goroutine only.
 func (e *Engine) fire(c *conn, now int64) (int64, bool) {
@@ -288,7 +301,12 @@ func (e *Engine) fire(c *conn, now int64) (int64, bool) {
 			c.closeAsync(reasonHandshakeTimeout)
 			return 0, false
 		}
-		return deadline, true
+		// Look again soon: once ready, a deadline shorter than the
+		// handshake timeout (an MQTT keep alive) must be found in time.
+		return min(deadline, now+readyRecheck), true
+	}
+	if c.mq != nil { // set before ready: safe to read now
+		return e.fireMQTT(c, now)
 	}
 	last := c.lastRead.Load()
 	idle := now - last
@@ -311,7 +329,8 @@ func (e *Engine) fire(c *conn, now int64) (int64, bool) {
 }
 
 // Drain stops taking connections, tells every client to go (WebSocket
-// close 1001, binary GOAWAY) and waits until they are gone or ctx ends.
+// close 1001, binary GOAWAY, MQTT 5 DISCONNECT 0x8B) and waits until they
+// are gone or ctx ends.
 func (e *Engine) Drain(ctx context.Context) error {
 	if e.draining.Swap(true) {
 		return nil

@@ -23,12 +23,14 @@ const (
 	reasonDraining
 	reasonPanic
 	reasonOverload
+	reasonTakeover // MQTT: another connection took the session over
 	numReasons
 )
 
 var reasonNames = [numReasons]string{
 	"none", "peer", "error", "handshake_timeout", "idle_timeout", "bad_handshake", "origin_denied",
 	"unknown_protocol", "protocol_error", "auth", "slow_consumer", "conn_limit", "draining", "panic", "overload",
+	"takeover",
 }
 
 func (r closeReason) String() string { return reasonNames[r] }
@@ -38,10 +40,11 @@ const (
 	protoUnknown uint8 = iota
 	protoWS
 	protoFrame
+	protoMQTT // MQTT over TCP; MQTT over WebSocket counts as ws
 	numProtos
 )
 
-var protoNames = [numProtos]string{"unknown", "ws", "frame"}
+var protoNames = [numProtos]string{"unknown", "ws", "frame", "mqtt"}
 
 type metrics struct {
 	conns        [numProtos]prometheus.Gauge

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/kefu-im/kefu/engine/mqtt"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -14,18 +15,20 @@ import (
 type Protocol string
 
 // Listener protocols. ProtoAuto sniffs the first bytes of a connection:
-// "GET " is a WebSocket upgrade, 'K' (0x4B) a binary frame.
+// "GET " is a WebSocket upgrade, 'K' (0x4B) a binary frame, 0x10 an MQTT
+// CONNECT (when Options.MQTT is set).
 const (
 	ProtoAuto  Protocol = "auto"
 	ProtoWS    Protocol = "ws"
 	ProtoFrame Protocol = "frame"
+	ProtoMQTT  Protocol = "mqtt"
 )
 
 // Listener is one address the reactor accepts connections on.
 type Listener struct {
 	// Addr is host:port. Required.
 	Addr string `yaml:"addr"`
-	// Protocol is auto, ws or frame. Default auto.
+	// Protocol is auto, ws, frame or mqtt. Default auto.
 	Protocol Protocol `yaml:"protocol"`
 	// MaxConns caps the listener's open connections; past it new ones are
 	// closed at once and counted (reason conn_limit). Default 100000.
@@ -38,8 +41,10 @@ type Options struct {
 	Listeners []Listener
 	// EventLoops is the number of gnet event loops. Default GOMAXPROCS.
 	EventLoops int
-	// HandshakeTimeout bounds the time from accept to an accepted HELLO
-	// (WebSocket upgrade included). Default 10s.
+	// HandshakeTimeout bounds the time from accept to an accepted HELLO or
+	// MQTT CONNECT (WebSocket upgrade included). Default 10s. Afterwards MQTT
+	// clients are held to 1.5 × their keep alive (IdleTimeout for keep
+	// alive 0) instead of PingInterval and IdleTimeout.
 	HandshakeTimeout time.Duration
 	// PingInterval is how long a connection may be silent before the server
 	// pings it. Default 25s.
@@ -67,6 +72,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives metrics. Default: none.
 	Registerer prometheus.Registerer
+	// MQTT is the broker behind MQTT connections (listener protocol mqtt,
+	// sniffed on auto listeners, subprotocol "mqtt" on WebSocket). The
+	// caller builds it, shares its Registerer, and closes it after the
+	// engine has stopped. Default nil: MQTT is refused (an auto listener
+	// counts it as an unknown protocol; an mqtt listener is invalid).
+	MQTT *mqtt.Broker
 }
 
 // EnsureDefaults fills in zero fields.
@@ -119,6 +130,10 @@ func (o *Options) Validate() error {
 		}
 		switch l.Protocol {
 		case ProtoAuto, ProtoWS, ProtoFrame:
+		case ProtoMQTT:
+			if o.MQTT == nil {
+				return fmt.Errorf("engine: listener %s: protocol mqtt without an MQTT broker", l.Addr)
+			}
 		default:
 			return fmt.Errorf("engine: listener %s: unknown protocol %q", l.Addr, l.Protocol)
 		}

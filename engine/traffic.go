@@ -35,16 +35,18 @@ func (e *Engine) OnTraffic(gc gnet.Conn) (action gnet.Action) {
 		return gnet.Close
 	}
 	buf, _ := gc.Peek(-1)
-	if len(buf) == 0 {
-		return gnet.None
+	if len(buf) > 0 {
+		c.lastRead.Store(e.clock.Now())
+		n := e.process(c, buf)
+		if n > 0 {
+			_, _ = gc.Discard(n)
+		}
+		// Hand a finished reassembly buffer back: an idle connection keeps none.
+		c.ws.Release(&e.wsDecode)
 	}
-	c.lastRead.Store(e.clock.Now())
-	n := e.process(c, buf)
-	if n > 0 {
-		_, _ = gc.Discard(n)
+	if c.mq != nil && !c.closed.Load() {
+		e.afterMQTT(c) // deliveries a Wake asked for; the outbound limit
 	}
-	// Hand a finished reassembly buffer back: an idle connection keeps none.
-	c.ws.Release(&e.wsDecode)
 	if c.closed.Load() {
 		return gnet.Close
 	}
@@ -65,6 +67,8 @@ func (e *Engine) process(c *conn, buf []byte) int {
 			n = e.upgradeWS(c, buf[off:])
 		case c.proto == protoWS:
 			n = e.readWS(c, buf[off:])
+		case c.proto == protoMQTT:
+			n = e.readMQTT(c, buf[off:])
 		default:
 			n = e.readFrame(c, buf[off:])
 		}
@@ -80,11 +84,13 @@ func (e *Engine) process(c *conn, buf []byte) int {
 // sniff chooses the protocol of an auto listener from the first byte.
 func (e *Engine) sniff(c *conn, b byte) bool {
 	e.m.conns[protoUnknown].Dec()
-	switch b {
-	case 'G':
+	switch {
+	case b == 'G':
 		c.proto, c.state = protoWS, stateUpgrade
-	case frame.Magic:
+	case b == frame.Magic:
 		c.proto, c.state = protoFrame, stateHello
+	case b == mqttConnectByte && e.mq.broker != nil:
+		e.openMQTT(c, protoMQTT)
 	default:
 		e.m.conns[protoUnknown].Inc()
 		e.m.decodeErrors.WithLabelValues("unknown", "unknown_protocol").Inc()
@@ -96,7 +102,8 @@ func (e *Engine) sniff(c *conn, b byte) bool {
 }
 
 func (e *Engine) upgradeWS(c *conn, buf []byte) int {
-	n, resp, info, err := ws.Upgrade(buf, nil, &e.upgrade)
+	up := e.upgradeOptions(buf) // /mqtt offers only the "mqtt" subprotocol
+	n, resp, info, err := ws.Upgrade(buf, nil, up)
 	if err != nil {
 		e.m.decodeErrors.WithLabelValues("ws", ws.HandshakeReason(err)).Inc()
 		if len(resp) > 0 {
@@ -112,7 +119,7 @@ func (e *Engine) upgradeWS(c *conn, buf []byte) int {
 	if n == 0 {
 		return 0
 	}
-	if p := info.Path; p != wsPath && !strings.HasPrefix(p, wsPath+"?") {
+	if p := info.Path; p != wsPath && !strings.HasPrefix(p, wsPath+"?") && up != &e.mq.upgrade {
 		e.m.decodeErrors.WithLabelValues("ws", "bad_path").Inc()
 		_, _ = c.gc.Write(notFound)
 		c.closeOnLoop(reasonBadHandshake)
@@ -120,6 +127,10 @@ func (e *Engine) upgradeWS(c *conn, buf []byte) int {
 	}
 	_, _ = c.gc.Write(resp)
 	c.state = stateHello
+	if up == &e.mq.upgrade || info.Protocol == subprotoMQTT {
+		e.openMQTT(c, protoWS)
+		return n
+	}
 	c.format = wire.FormatWSJSON
 	if info.Protocol == subprotoProto {
 		c.format = wire.FormatWSProto
@@ -128,7 +139,11 @@ func (e *Engine) upgradeWS(c *conn, buf []byte) int {
 }
 
 func (e *Engine) readWS(c *conn, buf []byte) int {
-	m, n, err := c.ws.Decode(buf, &e.wsDecode)
+	opts := &e.wsDecode
+	if c.mq != nil {
+		opts = &e.mq.wsDecode // MQTT packets may exceed max_frame_bytes
+	}
+	m, n, err := c.ws.Decode(buf, opts)
 	if err != nil {
 		e.wsFail(c, err)
 		return 0
@@ -152,6 +167,10 @@ func (e *Engine) readWS(c *conn, buf []byte) int {
 			_ = c.gc.Close()
 		}
 	case ws.OpText, ws.OpBinary:
+		if c.mq != nil {
+			e.readWSMQTT(c, m)
+			return n
+		}
 		e.m.framesIn[protoWS].Inc()
 		env := new(proto.Envelope)
 		var derr error

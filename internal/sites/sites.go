@@ -1,5 +1,5 @@
 // Package sites knows the configured sites (tenants) and authenticates the
-// HELLO of a connection against them.
+// HELLO of a connection, or the CONNECT of an MQTT device, against them.
 //
 // A visitor is anonymous (any well-formed visitor id the SDK keeps) unless
 // it presents a token, which must then verify: a verified visitor is one the
@@ -7,8 +7,12 @@
 // Tokens are HMAC-SHA256 over the site secret (package internal/token),
 // compared in constant time.
 //
+// MQTT devices sign in with the user name <site>/<device> and a device
+// token as password, and may use topics under kefu/<site>/<device>/ only
+// (mqtt.go, MQTTAuth).
+//
 // A Static set is immutable after New and safe for concurrent use; its
-// Authenticate runs on event loops and does no I/O.
+// Authenticate and MQTTAuth's methods run on event loops and do no I/O.
 package sites
 
 import (

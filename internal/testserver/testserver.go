@@ -116,3 +116,12 @@ func AgentToken(user string) string {
 func VisitorToken(user string) string {
 	return token.Sign([]byte(Secret), Site, "visitor", user, time.Now().Add(time.Hour))
 }
+
+// DeviceToken mints the MQTT password of device (user name
+// Site+"/"+device).
+func DeviceToken(device string) string {
+	return token.Sign([]byte(Secret), Site, "device", device, time.Now().Add(time.Hour))
+}
+
+// MQTTWSURL is the URL of MQTT over WebSocket.
+func (s *Server) MQTTWSURL() string { return "ws://" + s.Addr() + "/mqtt" }
