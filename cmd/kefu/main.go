@@ -1,11 +1,13 @@
-// Command kefu is the Kefu server: one binary holding WebSocket and binary
-// TCP connections on a gnet reactor, with an embedded message log.
+// Command kefu is the Kefu server: one binary holding WebSocket, binary TCP
+// and MQTT connections on a gnet reactor, with an embedded message log.
 //
 //	kefu [--config FILE] [--data DIR] [--log-level LEVEL]     run the server
 //	kefu token --site ID --role agent|visitor|device --user ID [--ttl 24h]
 //	                                                          mint an identity token
 //	                                                          (device: the MQTT password of
 //	                                                          user name ID-of-site/ID)
+//	kefu admin create|passwd|list --data DIR --site ID ...   manage sites and agents
+//	                                                          (on a stopped server's data)
 package main
 
 import (
