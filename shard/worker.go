@@ -251,7 +251,7 @@ func (w *worker) replayReq(req *Request, c *conv) {
 // replay emits committed messages after seq `after` to s, at most limit.
 func (w *worker) replay(s Sink, c *conv, after uint64, limit int) (last uint64, more bool, err error) {
 	f := s.Format()
-	stub := &proto.Envelope{Type: proto.Type_TYPE_MESSAGE}
+	hdr := &proto.Envelope{Type: proto.Type_TYPE_MESSAGE} // frame header fields of a stored message
 	more, err = w.store.History(c.id, after, limit, func(seq uint64, v []byte) error {
 		var b []byte
 		if f == wire.FormatWSJSON {
@@ -261,7 +261,7 @@ func (w *worker) replay(s Sink, c *conv, after uint64, limit int) (last uint64, 
 			}
 			b = w.encode(f, env, nil)
 		} else {
-			b = w.encode(f, stub, v) // copies v, which is valid only here
+			b = w.encode(f, hdr, v) // copies v, which is valid only here
 		}
 		w.emit(s, b)
 		last = seq
