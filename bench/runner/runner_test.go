@@ -92,8 +92,11 @@ func TestSmoke(t *testing.T) {
 			spec.Conns, spec.ConnRate, spec.Duration, spec.RST = 10, 200, 500*time.Millisecond, true
 			res := run(t, Options{Spec: spec, InProcess: true})
 			s := res.Summary
-			if s.Cycles < 20 || s.Cycles > 110 || s.Failed != 0 {
-				t.Fatalf("cycles %d failed %d (want ≈100 at 200/s for 0.5s, at most 110)", s.Cycles, s.Failed)
+			// A dial still in flight when the window closes is cancelled by the
+			// bench itself; only other failures count against the server.
+			failed := s.Failed - res.Total.Failures["canceled"]
+			if s.Cycles < 20 || s.Cycles > 110 || failed != 0 {
+				t.Fatalf("cycles %d failed %d (%v) (want ≈100 at 200/s for 0.5s, at most 110)", s.Cycles, s.Failed, res.Total.Failures)
 			}
 		})
 	}
