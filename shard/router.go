@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kefu-im/kefu/internal/fnv"
 	"github.com/kefu-im/kefu/storage"
 )
 
@@ -47,12 +48,7 @@ func (r *Router) Shards() int { return len(r.workers) }
 
 // ShardOf returns the shard that owns conversation id (FNV-1a).
 func (r *Router) ShardOf(id string) int {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	return int(h % uint64(len(r.workers)))
+	return int(fnv.String64(id) % uint64(len(r.workers)))
 }
 
 // Start launches one worker goroutine per shard, and a ticker that wakes

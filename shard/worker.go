@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kefu-im/kefu/codec/wire"
+	"github.com/kefu-im/kefu/internal/fnv"
 	"github.com/kefu-im/kefu/internal/ring"
 	"github.com/kefu-im/kefu/proto"
 	"github.com/kefu-im/kefu/storage"
@@ -351,11 +352,7 @@ func (w *worker) stageMessage(c *conv, key string, pb []byte) error {
 // each number their messages from 1. The sender is folded into 16 hex
 // digits of FNV-1a so the key stays within storage's id limit.
 func dedupKey(sender, cmid string) string {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(sender); i++ {
-		h ^= uint64(sender[i])
-		h *= 1099511628211
-	}
+	h := fnv.String64(sender)
 	const hexdigits = "0123456789abcdef"
 	var b [17]byte
 	for i := 15; i >= 0; i-- {

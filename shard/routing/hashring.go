@@ -1,6 +1,10 @@
 package routing
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/kefu-im/kefu/internal/fnv"
+)
 
 // hashRing maps a key hash to one of the groups serving a tag (level 1).
 // Each group owns VirtualNodes points on a 64-bit circle; a key belongs to
@@ -28,7 +32,7 @@ func buildRing(groups []*group, vnodes int) *hashRing {
 	}
 	pts := make([]pt, 0, len(groups)*vnodes)
 	for _, g := range groups {
-		base := fnv1a(g.id)
+		base := fnv.String64(g.id)
 		for i := range vnodes {
 			pts = append(pts, pt{vnodePoint(base, i), g})
 		}
@@ -106,16 +110,6 @@ func (h *hashRing) pick(key uint64) *group {
 	return first
 }
 
-// fnv1a is 64-bit FNV-1a.
-func fnv1a(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
-
 // mix64 is the SplitMix64 finaliser: it spreads FNV's weak low bits over
 // the whole word, so keys that differ in one byte land far apart.
 func mix64(x uint64) uint64 {
@@ -128,7 +122,7 @@ func mix64(x uint64) uint64 {
 }
 
 // keyHash places a routing key on the ring.
-func keyHash(s string) uint64 { return mix64(fnv1a(s)) }
+func keyHash(s string) uint64 { return mix64(fnv.String64(s)) }
 
 // vnodePoint is the i-th point of a group whose id hashes to base: a
 // SplitMix64 sequence seeded by the id.
