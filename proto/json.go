@@ -132,6 +132,41 @@ func AppendJSON(dst []byte, e *Envelope) []byte {
 		dst = appendKey(dst, `"event":`)
 		dst = appendString(dst, e.Event)
 	}
+	if len(e.Tags) > 0 {
+		dst = appendKey(dst, `"tags":`)
+		dst = append(dst, '[')
+		for i, t := range e.Tags {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, t)
+		}
+		dst = append(dst, ']')
+	}
+	if e.Agent != "" {
+		dst = appendKey(dst, `"agent":`)
+		dst = appendString(dst, e.Agent)
+	}
+	if e.Group != "" {
+		dst = appendKey(dst, `"group":`)
+		dst = appendString(dst, e.Group)
+	}
+	if e.Rating != 0 {
+		dst = appendKey(dst, `"rating":`)
+		dst = strconv.AppendUint(dst, uint64(e.Rating), 10)
+	}
+	if e.Status != "" {
+		dst = appendKey(dst, `"status":`)
+		dst = appendString(dst, e.Status)
+	}
+	if e.State != "" {
+		dst = appendKey(dst, `"state":`)
+		dst = appendString(dst, e.State)
+	}
+	if e.Position != 0 {
+		dst = appendKey(dst, `"position":`)
+		dst = strconv.AppendUint(dst, uint64(e.Position), 10)
+	}
 	return append(dst, '}')
 }
 

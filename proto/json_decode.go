@@ -87,6 +87,20 @@ func envelopeField(k []byte) uint {
 		return 14
 	case "event":
 		return 15
+	case "tags":
+		return 16
+	case "agent":
+		return 17
+	case "group":
+		return 18
+	case "rating":
+		return 19
+	case "status":
+		return 20
+	case "state":
+		return 21
+	case "position":
+		return 22
 	}
 	return 0
 }
@@ -138,6 +152,24 @@ func (d *decoder) envelope(e *Envelope) error {
 			e.Limit = uint32(u)
 		case 15:
 			e.Event, err = d.string()
+		case 16:
+			err = d.tags(e)
+		case 17:
+			e.Agent, err = d.string()
+		case 18:
+			e.Group, err = d.string()
+		case 19:
+			var u uint64
+			u, err = d.uint(math.MaxUint32)
+			e.Rating = uint32(u)
+		case 20:
+			e.Status, err = d.string()
+		case 21:
+			e.State, err = d.string()
+		case 22:
+			var u uint64
+			u, err = d.uint(math.MaxUint32)
+			e.Position = uint32(u)
 		default:
 			err = d.skip(2)
 		}
@@ -236,6 +268,27 @@ func (d *decoder) errorObject(e *Envelope) error {
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// tags decodes an array of strings (null: none).
+func (d *decoder) tags(e *Envelope) error {
+	if null, err := d.open('['); null || err != nil {
+		return err
+	}
+	for n := 0; ; n++ {
+		more, err := d.element(n)
+		if err != nil || !more {
+			return err
+		}
+		if d.b[d.i] != '"' {
+			return ErrJSONType // null is not a tag either
+		}
+		t, err := d.string()
+		if err != nil {
+			return err
+		}
+		e.Tags = append(e.Tags, t)
 	}
 }
 

@@ -8,6 +8,7 @@ var (
 	typeNames = [...]string{
 		"unspecified", "hello", "welcome", "open", "join", "joined", "send", "ack",
 		"message", "replay", "replay_end", "event", "ping", "pong", "goaway", "error", "leave",
+		"ok", "close", "claim", "transfer", "status", "rate", "notice",
 	}
 	roleNames = [...]string{"unspecified", "visitor", "agent"}
 	kindNames = [...]string{"unspecified", "text", "image", "file", "event"}

@@ -95,6 +95,18 @@ func randEnvelope(r *rand.Rand) *Envelope {
 	if maybe() {
 		e.Event = randString(r)
 	}
+	for n := r.IntN(4) - 1; n > 0; n-- {
+		e.Tags = append(e.Tags, randString(r))
+	}
+	if maybe() {
+		e.Agent, e.Group = randString(r), randString(r)
+	}
+	if maybe() {
+		e.Rating, e.Position = uint32(randUint(r)), uint32(randUint(r))
+	}
+	if maybe() {
+		e.Status, e.State = randString(r), randString(r)
+	}
 	return e
 }
 
@@ -126,9 +138,16 @@ type mirror struct {
 		Message   string          `json:"message"`
 		Retryable bool            `json:"retryable"`
 	} `json:"error"`
-	More  bool   `json:"more"`
-	Limit uint32 `json:"limit"`
-	Event string `json:"event"`
+	More     bool     `json:"more"`
+	Limit    uint32   `json:"limit"`
+	Event    string   `json:"event"`
+	Tags     []string `json:"tags"`
+	Agent    string   `json:"agent"`
+	Group    string   `json:"group"`
+	Rating   uint32   `json:"rating"`
+	Status   string   `json:"status"`
+	State    string   `json:"state"`
+	Position uint32   `json:"position"`
 }
 
 // mirrorEnum turns a raw enum back into its number with encoding/json and
@@ -160,6 +179,8 @@ func fromMirror(t *testing.T, m *mirror) *Envelope {
 		Id:   m.ID, Conversation: m.Conversation, Seq: m.Seq, ClientMsgId: m.ClientMsgID, Sender: m.Sender,
 		Kind: Kind(mirrorEnum(t, m.Kind, func(s string) (int32, bool) { v, ok := ParseKind(s); return int32(v), ok })),
 		Body: m.Body, Ts: m.Ts, More: m.More, Limit: m.Limit, Event: m.Event,
+		Tags: m.Tags, Agent: m.Agent, Group: m.Group, Rating: m.Rating, Status: m.Status, State: m.State,
+		Position: m.Position,
 	}
 	if h := m.Hello; h != nil {
 		e.Hello = &Hello{Site: h.Site, User: h.User, Token: h.Token, Client: h.Client,

@@ -77,6 +77,33 @@ const (
 	Type_TYPE_ERROR Type = 15
 	// client → server: unsubscribe this connection from `conversation`.
 	Type_TYPE_LEAVE Type = 16
+	// server → client: a request with no richer reply (CLOSE, CLAIM,
+	// TRANSFER, STATUS, RATE) succeeded; id = the request's id.
+	Type_TYPE_OK Type = 17
+	// visitor or agent → server: close `conversation`. Reply OK; everyone
+	// subscribed gets the stored system MESSAGE {"type":"closed",...}.
+	Type_TYPE_CLOSE Type = 18
+	// agent → server: take `conversation` from the queue of one of the
+	// agent's groups (empty conversation = the longest-waiting one).
+	// Reply OK with the conversation, or ERROR.
+	Type_TYPE_CLAIM Type = 19
+	// agent → server: hand `conversation` to `agent`, or to the queue of
+	// `group`. Reply OK; a system MESSAGE {"type":"transferred",...}.
+	Type_TYPE_TRANSFER Type = 20
+	// agent → server: set the agent's own `status` (online, away, offline).
+	// server → agent connections: the agent's status changed (by hand, by
+	// a connection coming or going).
+	Type_TYPE_STATUS Type = 21
+	// visitor → server: rate a closed `conversation`: `rating` 1..5 and an
+	// optional comment in `body`. Reply OK.
+	Type_TYPE_RATE Type = 22
+	// server → agent connections: something changed in the agent's site
+	// that a console shows: `event` is "assigned" (a conversation is now
+	// the agent's), "unassigned" (it is not any more), "queue" (a
+	// conversation entered, moved in or left a queue of the agent's groups;
+	// `position` 0 = it left), "closed". conversation, agent, group, state,
+	// position and sender (the visitor) are set where they apply.
+	Type_TYPE_NOTICE Type = 23
 )
 
 // Enum value maps for Type.
@@ -99,6 +126,13 @@ var (
 		14: "TYPE_GOAWAY",
 		15: "TYPE_ERROR",
 		16: "TYPE_LEAVE",
+		17: "TYPE_OK",
+		18: "TYPE_CLOSE",
+		19: "TYPE_CLAIM",
+		20: "TYPE_TRANSFER",
+		21: "TYPE_STATUS",
+		22: "TYPE_RATE",
+		23: "TYPE_NOTICE",
 	}
 	Type_value = map[string]int32{
 		"TYPE_UNSPECIFIED": 0,
@@ -118,6 +152,13 @@ var (
 		"TYPE_GOAWAY":      14,
 		"TYPE_ERROR":       15,
 		"TYPE_LEAVE":       16,
+		"TYPE_OK":          17,
+		"TYPE_CLOSE":       18,
+		"TYPE_CLAIM":       19,
+		"TYPE_TRANSFER":    20,
+		"TYPE_STATUS":      21,
+		"TYPE_RATE":        22,
+		"TYPE_NOTICE":      23,
 	}
 )
 
@@ -531,11 +572,25 @@ type Envelope struct {
 	Ts     int64  `protobuf:"varint,9,opt,name=ts,proto3" json:"ts,omitempty"` // server time of commit, unix milliseconds
 	Hello  *Hello `protobuf:"bytes,10,opt,name=hello,proto3" json:"hello,omitempty"`
 	// HELLO: conversations to resume (each is handled as a JOIN).
-	Cursors       []*Cursor `protobuf:"bytes,11,rep,name=cursors,proto3" json:"cursors,omitempty"`
-	Error         *Error    `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
-	More          bool      `protobuf:"varint,13,opt,name=more,proto3" json:"more,omitempty"`
-	Limit         uint32    `protobuf:"varint,14,opt,name=limit,proto3" json:"limit,omitempty"`
-	Event         string    `protobuf:"bytes,15,opt,name=event,proto3" json:"event,omitempty"` // EVENT name: "typing", "read", ...
+	Cursors []*Cursor `protobuf:"bytes,11,rep,name=cursors,proto3" json:"cursors,omitempty"`
+	Error   *Error    `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
+	More    bool      `protobuf:"varint,13,opt,name=more,proto3" json:"more,omitempty"`
+	Limit   uint32    `protobuf:"varint,14,opt,name=limit,proto3" json:"limit,omitempty"`
+	Event   string    `protobuf:"bytes,15,opt,name=event,proto3" json:"event,omitempty"` // EVENT name: "typing", "read", "queue"; NOTICE kind
+	// OPEN: the visitor's tags; routing picks an agent group by them.
+	Tags []string `protobuf:"bytes,16,rep,name=tags,proto3" json:"tags,omitempty"`
+	// TRANSFER: the target agent; NOTICE, JOINED: the assigned agent.
+	Agent string `protobuf:"bytes,17,opt,name=agent,proto3" json:"agent,omitempty"`
+	// TRANSFER: the target group; NOTICE, JOINED: the conversation's group.
+	Group string `protobuf:"bytes,18,opt,name=group,proto3" json:"group,omitempty"`
+	// RATE: 1..5.
+	Rating uint32 `protobuf:"varint,19,opt,name=rating,proto3" json:"rating,omitempty"`
+	// STATUS, WELCOME (agents): online, away or offline.
+	Status string `protobuf:"bytes,20,opt,name=status,proto3" json:"status,omitempty"`
+	// JOINED, NOTICE: the conversation's state: queued, open, closed.
+	State string `protobuf:"bytes,21,opt,name=state,proto3" json:"state,omitempty"`
+	// JOINED, EVENT "queue", NOTICE "queue": 1-based place in the queue.
+	Position      uint32 `protobuf:"varint,22,opt,name=position,proto3" json:"position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -675,6 +730,116 @@ func (x *Envelope) GetEvent() string {
 	return ""
 }
 
+func (x *Envelope) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *Envelope) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *Envelope) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *Envelope) GetRating() uint32 {
+	if x != nil {
+		return x.Rating
+	}
+	return 0
+}
+
+func (x *Envelope) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Envelope) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Envelope) GetPosition() uint32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+// A participant's read cursor: everything up to seq has been read.
+type ReadCursor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Who           string                 `protobuf:"bytes,1,opt,name=who,proto3" json:"who,omitempty"` // sender form: "v:<visitor>" or "a:<agent>"
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Ts            int64                  `protobuf:"varint,3,opt,name=ts,proto3" json:"ts,omitempty"` // unix ms
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadCursor) Reset() {
+	*x = ReadCursor{}
+	mi := &file_kefu_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadCursor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadCursor) ProtoMessage() {}
+
+func (x *ReadCursor) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadCursor.ProtoReflect.Descriptor instead.
+func (*ReadCursor) Descriptor() ([]byte, []int) {
+	return file_kefu_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ReadCursor) GetWho() string {
+	if x != nil {
+		return x.Who
+	}
+	return ""
+}
+
+func (x *ReadCursor) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ReadCursor) GetTs() int64 {
+	if x != nil {
+		return x.Ts
+	}
+	return 0
+}
+
 // Conversation metadata as stored (storage table 'c').
 type Conversation struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -683,15 +848,29 @@ type Conversation struct {
 	Visitor       string                 `protobuf:"bytes,3,opt,name=visitor,proto3" json:"visitor,omitempty"`
 	Agents        []string               `protobuf:"bytes,4,rep,name=agents,proto3" json:"agents,omitempty"`
 	LastSeq       uint64                 `protobuf:"varint,5,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Created       int64                  `protobuf:"varint,6,opt,name=created,proto3" json:"created,omitempty"` // unix ms
-	State         string                 `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`      // "open", "closed" (more in later versions)
+	Created       int64                  `protobuf:"varint,6,opt,name=created,proto3" json:"created,omitempty"`                                   // unix ms
+	State         string                 `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`                                        // "queued", "open", "closed" ("bot" reserved)
+	Agent         string                 `protobuf:"bytes,8,opt,name=agent,proto3" json:"agent,omitempty"`                                        // the assigned agent, "" while queued or closed
+	Group         string                 `protobuf:"bytes,9,opt,name=group,proto3" json:"group,omitempty"`                                        // the routing group
+	Tags          []string               `protobuf:"bytes,10,rep,name=tags,proto3" json:"tags,omitempty"`                                         // the visitor's tags at OPEN
+	QueuedAt      int64                  `protobuf:"varint,11,opt,name=queued_at,json=queuedAt,proto3" json:"queued_at,omitempty"`                // unix ms the conversation last entered a queue
+	AssignedAt    int64                  `protobuf:"varint,12,opt,name=assigned_at,json=assignedAt,proto3" json:"assigned_at,omitempty"`          // unix ms of the first assignment
+	FirstResponse int64                  `protobuf:"varint,13,opt,name=first_response,json=firstResponse,proto3" json:"first_response,omitempty"` // unix ms of the first agent message
+	ClosedAt      int64                  `protobuf:"varint,14,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`                // unix ms
+	ClosedBy      string                 `protobuf:"bytes,15,opt,name=closed_by,json=closedBy,proto3" json:"closed_by,omitempty"`                 // sender form of who closed it ("s:system" for auto-close)
+	Rating        uint32                 `protobuf:"varint,16,opt,name=rating,proto3" json:"rating,omitempty"`                                    // 1..5 after close, 0 = none
+	Comment       string                 `protobuf:"bytes,17,opt,name=comment,proto3" json:"comment,omitempty"`
+	Reads         []*ReadCursor          `protobuf:"bytes,18,rep,name=reads,proto3" json:"reads,omitempty"`
+	LastTs        int64                  `protobuf:"varint,19,opt,name=last_ts,json=lastTs,proto3" json:"last_ts,omitempty"`      // unix ms of the last message
+	LastBody      string                 `protobuf:"bytes,20,opt,name=last_body,json=lastBody,proto3" json:"last_body,omitempty"` // preview of the last message (≤ 120 bytes)
+	LastSender    string                 `protobuf:"bytes,21,opt,name=last_sender,json=lastSender,proto3" json:"last_sender,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Conversation) Reset() {
 	*x = Conversation{}
-	mi := &file_kefu_proto_msgTypes[4]
+	mi := &file_kefu_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -703,7 +882,7 @@ func (x *Conversation) String() string {
 func (*Conversation) ProtoMessage() {}
 
 func (x *Conversation) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_proto_msgTypes[4]
+	mi := &file_kefu_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -716,7 +895,7 @@ func (x *Conversation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Conversation.ProtoReflect.Descriptor instead.
 func (*Conversation) Descriptor() ([]byte, []int) {
-	return file_kefu_proto_rawDescGZIP(), []int{4}
+	return file_kefu_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Conversation) GetId() string {
@@ -768,6 +947,104 @@ func (x *Conversation) GetState() string {
 	return ""
 }
 
+func (x *Conversation) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *Conversation) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *Conversation) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *Conversation) GetQueuedAt() int64 {
+	if x != nil {
+		return x.QueuedAt
+	}
+	return 0
+}
+
+func (x *Conversation) GetAssignedAt() int64 {
+	if x != nil {
+		return x.AssignedAt
+	}
+	return 0
+}
+
+func (x *Conversation) GetFirstResponse() int64 {
+	if x != nil {
+		return x.FirstResponse
+	}
+	return 0
+}
+
+func (x *Conversation) GetClosedAt() int64 {
+	if x != nil {
+		return x.ClosedAt
+	}
+	return 0
+}
+
+func (x *Conversation) GetClosedBy() string {
+	if x != nil {
+		return x.ClosedBy
+	}
+	return ""
+}
+
+func (x *Conversation) GetRating() uint32 {
+	if x != nil {
+		return x.Rating
+	}
+	return 0
+}
+
+func (x *Conversation) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *Conversation) GetReads() []*ReadCursor {
+	if x != nil {
+		return x.Reads
+	}
+	return nil
+}
+
+func (x *Conversation) GetLastTs() int64 {
+	if x != nil {
+		return x.LastTs
+	}
+	return 0
+}
+
+func (x *Conversation) GetLastBody() string {
+	if x != nil {
+		return x.LastBody
+	}
+	return ""
+}
+
+func (x *Conversation) GetLastSender() string {
+	if x != nil {
+		return x.LastSender
+	}
+	return ""
+}
+
 var File_kefu_proto protoreflect.FileDescriptor
 
 const file_kefu_proto_rawDesc = "" +
@@ -786,7 +1063,7 @@ const file_kefu_proto_rawDesc = "" +
 	"\x05Error\x12!\n" +
 	"\x04code\x18\x01 \x01(\x0e2\r.kefu.v1.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
-	"\tretryable\x18\x03 \x01(\bR\tretryable\"\xad\x03\n" +
+	"\tretryable\x18\x03 \x01(\bR\tretryable\"\xcf\x04\n" +
 	"\bEnvelope\x12!\n" +
 	"\x04type\x18\x01 \x01(\x0e2\r.kefu.v1.TypeR\x04type\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\"\n" +
@@ -803,7 +1080,19 @@ const file_kefu_proto_rawDesc = "" +
 	"\x05error\x18\f \x01(\v2\x0e.kefu.v1.ErrorR\x05error\x12\x12\n" +
 	"\x04more\x18\r \x01(\bR\x04more\x12\x14\n" +
 	"\x05limit\x18\x0e \x01(\rR\x05limit\x12\x14\n" +
-	"\x05event\x18\x0f \x01(\tR\x05event\"\xaf\x01\n" +
+	"\x05event\x18\x0f \x01(\tR\x05event\x12\x12\n" +
+	"\x04tags\x18\x10 \x03(\tR\x04tags\x12\x14\n" +
+	"\x05agent\x18\x11 \x01(\tR\x05agent\x12\x14\n" +
+	"\x05group\x18\x12 \x01(\tR\x05group\x12\x16\n" +
+	"\x06rating\x18\x13 \x01(\rR\x06rating\x12\x16\n" +
+	"\x06status\x18\x14 \x01(\tR\x06status\x12\x14\n" +
+	"\x05state\x18\x15 \x01(\tR\x05state\x12\x1a\n" +
+	"\bposition\x18\x16 \x01(\rR\bposition\"@\n" +
+	"\n" +
+	"ReadCursor\x12\x10\n" +
+	"\x03who\x18\x01 \x01(\tR\x03who\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x0e\n" +
+	"\x02ts\x18\x03 \x01(\x03R\x02ts\"\xc2\x04\n" +
 	"\fConversation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x18\n" +
@@ -811,7 +1100,24 @@ const file_kefu_proto_rawDesc = "" +
 	"\x06agents\x18\x04 \x03(\tR\x06agents\x12\x19\n" +
 	"\blast_seq\x18\x05 \x01(\x04R\alastSeq\x12\x18\n" +
 	"\acreated\x18\x06 \x01(\x03R\acreated\x12\x14\n" +
-	"\x05state\x18\a \x01(\tR\x05state*\xa1\x02\n" +
+	"\x05state\x18\a \x01(\tR\x05state\x12\x14\n" +
+	"\x05agent\x18\b \x01(\tR\x05agent\x12\x14\n" +
+	"\x05group\x18\t \x01(\tR\x05group\x12\x12\n" +
+	"\x04tags\x18\n" +
+	" \x03(\tR\x04tags\x12\x1b\n" +
+	"\tqueued_at\x18\v \x01(\x03R\bqueuedAt\x12\x1f\n" +
+	"\vassigned_at\x18\f \x01(\x03R\n" +
+	"assignedAt\x12%\n" +
+	"\x0efirst_response\x18\r \x01(\x03R\rfirstResponse\x12\x1b\n" +
+	"\tclosed_at\x18\x0e \x01(\x03R\bclosedAt\x12\x1b\n" +
+	"\tclosed_by\x18\x0f \x01(\tR\bclosedBy\x12\x16\n" +
+	"\x06rating\x18\x10 \x01(\rR\x06rating\x12\x18\n" +
+	"\acomment\x18\x11 \x01(\tR\acomment\x12)\n" +
+	"\x05reads\x18\x12 \x03(\v2\x13.kefu.v1.ReadCursorR\x05reads\x12\x17\n" +
+	"\alast_ts\x18\x13 \x01(\x03R\x06lastTs\x12\x1b\n" +
+	"\tlast_body\x18\x14 \x01(\tR\blastBody\x12\x1f\n" +
+	"\vlast_sender\x18\x15 \x01(\tR\n" +
+	"lastSender*\x92\x03\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -834,7 +1140,16 @@ const file_kefu_proto_rawDesc = "" +
 	"\n" +
 	"TYPE_ERROR\x10\x0f\x12\x0e\n" +
 	"\n" +
-	"TYPE_LEAVE\x10\x10*>\n" +
+	"TYPE_LEAVE\x10\x10\x12\v\n" +
+	"\aTYPE_OK\x10\x11\x12\x0e\n" +
+	"\n" +
+	"TYPE_CLOSE\x10\x12\x12\x0e\n" +
+	"\n" +
+	"TYPE_CLAIM\x10\x13\x12\x11\n" +
+	"\rTYPE_TRANSFER\x10\x14\x12\x0f\n" +
+	"\vTYPE_STATUS\x10\x15\x12\r\n" +
+	"\tTYPE_RATE\x10\x16\x12\x0f\n" +
+	"\vTYPE_NOTICE\x10\x17*>\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fROLE_VISITOR\x10\x01\x12\x0e\n" +
@@ -873,7 +1188,7 @@ func file_kefu_proto_rawDescGZIP() []byte {
 }
 
 var file_kefu_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_kefu_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_kefu_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_kefu_proto_goTypes = []any{
 	(Type)(0),            // 0: kefu.v1.Type
 	(Role)(0),            // 1: kefu.v1.Role
@@ -883,7 +1198,8 @@ var file_kefu_proto_goTypes = []any{
 	(*Cursor)(nil),       // 5: kefu.v1.Cursor
 	(*Error)(nil),        // 6: kefu.v1.Error
 	(*Envelope)(nil),     // 7: kefu.v1.Envelope
-	(*Conversation)(nil), // 8: kefu.v1.Conversation
+	(*ReadCursor)(nil),   // 8: kefu.v1.ReadCursor
+	(*Conversation)(nil), // 9: kefu.v1.Conversation
 }
 var file_kefu_proto_depIdxs = []int32{
 	1, // 0: kefu.v1.Hello.role:type_name -> kefu.v1.Role
@@ -893,11 +1209,12 @@ var file_kefu_proto_depIdxs = []int32{
 	4, // 4: kefu.v1.Envelope.hello:type_name -> kefu.v1.Hello
 	5, // 5: kefu.v1.Envelope.cursors:type_name -> kefu.v1.Cursor
 	6, // 6: kefu.v1.Envelope.error:type_name -> kefu.v1.Error
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	8, // 7: kefu.v1.Conversation.reads:type_name -> kefu.v1.ReadCursor
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_kefu_proto_init() }
@@ -911,7 +1228,7 @@ func file_kefu_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_proto_rawDesc), len(file_kefu_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
