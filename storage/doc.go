@@ -70,10 +70,21 @@
 // Reserved tables (written through Batch.Put/Delete; the issue that brings
 // each feature fixes its components here before writing them):
 //
+//	'b'  MQTT devices in conversations      see engine/bridge: 'b' | comp(site) | comp(device)
+//	                                         → 0x01 | comp(conversation) | uvarint(last seq forwarded)
 //	's'  sites, agents, sessions            see internal/accounts: 's' | comp(site) | kind byte | comp(id)
-//	'q'  MQTT sessions (issue 4)             'q' | comp(client id) | …
-//	'r'  MQTT retained messages (issue 4)    'r' | topic
+//	'q'  MQTT sessions                       see engine/mqtt PebbleStore: 'q' | comp(client id) → session record, version byte first
+//	'r'  MQTT retained messages              see engine/mqtt PebbleStore: 'r' | topic (last, unprefixed) → retained record
 //	'o'  webhook outbox                      see engine/webhook: 'o' | 'p' | due | comp(site) | comp(event) | comp(endpoint)
+//	'x'  conversations of a site (index.go)  'x' | comp(site) | created u64 BE (unix ms) | comp(conv) → empty
+//	'v'  conversations of a visitor          'v' | comp(site) | comp(visitor) | created u64 BE | comp(conv) → empty
+//
+// The two indexes are written by Batch.PutConversationIndex in the batch
+// that creates the conversation record, and read newest first (a reverse
+// iteration) by SiteConversations, VisitorConversations and the Walk*
+// functions. Their cursors are base64url(created u64 BE | comp(conv)), the
+// key suffix of the last entry returned; site and visitor ids are 1..128
+// bytes (ErrIndexID).
 //
 // Batch.Put and Batch.Delete accept only keys starting with a documented,
 // writable table byte (ErrKey otherwise); '!' is store-owned.

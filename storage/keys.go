@@ -10,6 +10,9 @@ const (
 	// TableMeta holds store-owned records such as the format version.
 	// Batch.Put and Batch.Delete refuse it.
 	TableMeta byte = '!'
+	// TableBridge: 'b' | comp(site) | comp(device) → the MQTT device's
+	// conversation and cursor (engine/bridge).
+	TableBridge byte = 'b'
 	// TableConversations: 'c' | comp(conv) → conversation metadata.
 	TableConversations byte = 'c'
 	// TableDedup: 'd' | comp(conv) | client_msg_id → seq (u64 big-endian).
@@ -48,8 +51,9 @@ const formatVersion = 1
 // tableWritable reports whether Batch.Put/Delete may write table t.
 func tableWritable(t byte) bool {
 	switch t {
-	case TableConversations, TableDedup, TableMessages,
-		TableOutbox, TableMQTTSessions, TableRetained, TableSites:
+	case TableConversations, TableDedup, TableMessages, TableBridge,
+		TableOutbox, TableMQTTSessions, TableRetained, TableSites,
+		TableSiteIndex, TableVisitorIndex:
 		return true
 	}
 	return false

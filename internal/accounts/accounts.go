@@ -28,12 +28,18 @@ type Accounts struct {
 
 	thr throttle
 
+	// c mirrors sites, sessions and agent epochs for lock-free checks
+	// (cache.go); visMu serialises visitor profile updates (visitors.go).
+	c     cache
+	visMu sync.Mutex
+
 	dummyOnce sync.Once
 	dummyHash string
 }
 
 // New returns an Accounts over opts.Store, applying EnsureDefaults to its
-// copy of opts.
+// copy of opts. It reads every site, agent and live session once to fill
+// the in-memory cache that HelloAuth and Authenticate use.
 func New(opts Options) (*Accounts, error) {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
@@ -41,6 +47,9 @@ func New(opts Options) (*Accounts, error) {
 	}
 	a := &Accounts{st: opts.Store, opts: opts, now: opts.Now}
 	a.thr.init(opts.ThrottleEntries, opts.LoginMaxFailures, opts.LoginWindow)
+	if err := a.load(); err != nil {
+		return nil, fmt.Errorf("accounts: loading the cache: %w", err)
+	}
 	return a, nil
 }
 

@@ -147,6 +147,7 @@ func (a *Accounts) CreateAgent(site string, spec AgentSpec) (Agent, string, erro
 	if err := a.write(op{agentKey(site, ag.ID), &rec}, op{emailKey(site, lower), []byte(ag.ID)}); err != nil {
 		return Agent{}, "", err
 	}
+	a.c.putAgent(&ag, rec.Epoch)
 	return ag, generated, nil
 }
 
@@ -250,6 +251,7 @@ func (a *Accounts) UpdateAgent(site, id string, u AgentUpdate) (Agent, error) {
 	if err := a.write(ops...); err != nil {
 		return Agent{}, err
 	}
+	a.c.putAgent(&ag, rec.Epoch)
 	return ag, nil
 }
 
@@ -281,6 +283,7 @@ func (a *Accounts) SetPassword(site, id, password string) (string, error) {
 	if err := a.write(op{agentKey(site, id), &rec}); err != nil {
 		return "", err
 	}
+	a.c.putAgent(&rec.Agent, rec.Epoch)
 	return generated, nil
 }
 
@@ -295,7 +298,11 @@ func (a *Accounts) DeleteAgent(site, id string) error {
 		return err
 	}
 	lower, _ := normEmail(rec.Email)
-	return a.write(op{agentKey(site, id), nil}, op{emailKey(site, lower), nil})
+	if err := a.write(op{agentKey(site, id), nil}, op{emailKey(site, lower), nil}); err != nil {
+		return err
+	}
+	a.c.agents.Delete(agentRef{site, id})
+	return nil
 }
 
 // ListAgents returns up to limit agents of site in id order, starting after

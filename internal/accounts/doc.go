@@ -14,6 +14,27 @@
 //   - HELLO authentication (HelloAuth) for the engine: agents by session
 //     token, visitors anonymous or verified with the site secret
 //     (internal/token), unknown sites handed to a fallback (internal/sites).
+//   - Groups (id, visitor tags) and canned replies (id, shortcut unique per
+//     site case-insensitively, title, body) of each site.
+//   - Visitor profiles: tags, client string, first and last seen, written by
+//     TouchVisitor / TouchVisitors (one commit per batch), or queued from
+//     any goroutine, the event loop included, with a VisitorToucher (a
+//     bounded channel and one goroutine; a full queue drops and counts);
+//     the conversation count is read from the storage index ('v') by
+//     GetVisitor.
+//   - Webhook endpoint configurations (URL, secret, events) of each site,
+//     which engine/webhook.Outbox keeps in memory only: AllWebhooks loads
+//     them into it at start-up.
+//
+// # The in-memory cache
+//
+// New scans table 's' once and keeps every site, every live session and
+// every agent's role and session epoch in memory (cache.go, sync.Map: reads
+// take no lock). Each write method updates it right after its commit.
+// Authenticate, VerifyToken and HelloAuth read only the cache, so a HELLO
+// on the event loop never touches Pebble; the store's directory lock means
+// no other process changes the records behind it. Expired sessions stay in
+// the cache (answering ErrSessionExpired) until PurgeSessions.
 //
 // # Site isolation
 //
@@ -49,6 +70,11 @@
 //	agent     's' | comp(site) | 'A' | comp(agent id)    → agent JSON (with hash, epoch)
 //	email     's' | comp(site) | 'E' | comp(lower(email)) → agent id
 //	session   's' | comp("")   | 'T' | comp(sha256(token)) → session JSON
+//	group     's' | comp(site) | 'G' | comp(group id)   → group JSON
+//	canned    's' | comp(site) | 'C' | comp(canned id)  → canned reply JSON
+//	shortcut  's' | comp(site) | 'K' | comp(lower(shortcut)) → canned id
+//	visitor   's' | comp(site) | 'V' | comp(visitor id) → visitor JSON
+//	webhook   's' | comp(site) | 'W' | comp(endpoint id) → webhook JSON
 //
 //	+----+-----+------------+------+-----+----------+
 //	| 73 | len | site bytes | kind | len | id bytes |
@@ -73,9 +99,10 @@
 // # Goroutines
 //
 // An *Accounts is safe for concurrent use. One mutex serialises
-// read-check-write sequences; argon2 hashing and reads run outside it, so
-// Authenticate and HelloAuth never wait behind a slow write. The throttle
-// has its own small mutex. The package keeps no global state.
+// read-check-write sequences; argon2 hashing and reads run outside it, and
+// Authenticate and HelloAuth read only the lock-free cache, so they never
+// wait behind a write. Visitor profile updates have their own mutex, the
+// throttle another. The package keeps no global state.
 //
 // # Offline administration
 //

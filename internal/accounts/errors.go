@@ -35,4 +35,10 @@ var (
 	ErrBadHash = errors.New("accounts: malformed password hash")
 	// ErrCorrupt means a stored record does not decode.
 	ErrCorrupt = errors.New("accounts: corrupt record")
+	// ErrShortcutTaken means another canned reply of the same site has
+	// that shortcut (compared case-insensitively).
+	ErrShortcutTaken = errors.New("accounts: shortcut already used in this site")
+	// ErrTooMany means a per-site limit on a kind of record (webhook
+	// endpoints) would be exceeded.
+	ErrTooMany = errors.New("accounts: too many records of this kind in the site")
 )

@@ -1,8 +1,6 @@
 package accounts
 
 import (
-	"errors"
-
 	"github.com/kefu-im/kefu/internal/sites"
 	"github.com/kefu-im/kefu/proto"
 	"github.com/kefu-im/kefu/shard"
@@ -34,8 +32,10 @@ type HelloAuth struct {
 //   - agent: the token must be a session token from Login whose site is
 //     the HELLO's site and whose agent id is the HELLO's user.
 //
-// Authenticate does point reads in Pebble (the site record; the session and
-// agent records for agents) and never waits for a write in progress.
+// Authenticate reads only the in-memory cache (sites, sessions, agent
+// epochs; see cache.go): no Pebble read, no lock, so it may run on an event
+// loop. The cache holds every site, session and agent the store holds, so
+// its answers are those of the records on disk.
 func (a *Accounts) Hello(fallback HelloAuthenticator) *HelloAuth {
 	return &HelloAuth{a: a, fallback: fallback}
 }
@@ -46,15 +46,12 @@ func (h *HelloAuth) Authenticate(m *proto.Hello) (*shard.Identity, error) {
 	if !sites.ValidID(site) {
 		return nil, sites.ErrUnknownSite
 	}
-	rec, err := h.a.GetSite(site)
-	if errors.Is(err, ErrNotFound) {
+	rec, ok := h.a.c.site(site)
+	if !ok {
 		if h.fallback != nil {
 			return h.fallback.Authenticate(m)
 		}
 		return nil, sites.ErrUnknownSite
-	}
-	if err != nil {
-		return nil, err
 	}
 	user := m.GetUser()
 	if !sites.ValidID(user) {
@@ -63,7 +60,7 @@ func (h *HelloAuth) Authenticate(m *proto.Hello) (*shard.Identity, error) {
 	switch m.GetRole() {
 	case proto.Role_ROLE_VISITOR:
 		if tok := m.GetToken(); tok != "" {
-			if err := h.a.verifyWith(&rec, "visitor", user, tok); err != nil {
+			if err := h.a.verifyWith(rec, "visitor", user, tok); err != nil {
 				return nil, err
 			}
 		}

@@ -10,6 +10,11 @@ const (
 	kindAgent   byte = 'A' // 's' | comp(site) | 'A' | comp(agent id)  → agent JSON
 	kindEmail   byte = 'E' // 's' | comp(site) | 'E' | comp(lower(email)) → agent id
 	kindSession byte = 'T' // 's' | comp("")   | 'T' | comp(sha256(token)) → session JSON
+	kindGroup   byte = 'G' // 's' | comp(site) | 'G' | comp(group id)  → group JSON
+	kindCanned  byte = 'C' // 's' | comp(site) | 'C' | comp(canned id) → canned reply JSON
+	kindShort   byte = 'K' // 's' | comp(site) | 'K' | comp(lower(shortcut)) → canned id
+	kindVisitor byte = 'V' // 's' | comp(site) | 'V' | comp(visitor id) → visitor JSON
+	kindWebhook byte = 'W' // 's' | comp(site) | 'W' | comp(endpoint id) → webhook JSON
 )
 
 // appendKey builds 's' | comp(site) | kind | comp(id).

@@ -83,70 +83,69 @@ func (a *Accounts) Login(site, email, password string) (Session, error) {
 	if err := a.write(op{sessionKey(h[:]), &s}); err != nil {
 		return Session{}, err
 	}
+	a.c.putSession(h, &s)
 	return s, nil
 }
 
-// tokenKey validates the form of a session token and returns its key.
-func tokenKey(tok string) ([]byte, bool) {
+// tokenHash validates the form of a session token and returns its
+// SHA-256, which keys the session on disk and in the cache.
+func tokenHash(tok string) ([32]byte, bool) {
 	if len(tok) != tokenLen {
-		return nil, false
+		return [32]byte{}, false
 	}
 	var raw [32]byte
 	if n, err := base64.RawURLEncoding.Decode(raw[:], []byte(tok)); err != nil || n != 32 {
-		return nil, false
+		return [32]byte{}, false
 	}
-	h := sha256.Sum256([]byte(tok))
-	return sessionKey(h[:]), true
+	return sha256.Sum256([]byte(tok)), true
 }
 
-// Authenticate returns the session of a token. The lookup key is the
-// token's SHA-256, so no secret is ever compared byte by byte and timing
-// reveals nothing about stored tokens. ErrInvalidSession for an unknown,
-// logged-out or revoked token (agent deleted, password changed),
-// ErrSessionExpired past its expiry. Role is the agent's current role. The
-// returned Session has an empty Token.
+// Authenticate returns the session of a token. It reads only the
+// in-memory cache (no Pebble read, no lock), so the event loop may call it
+// through HelloAuth. The lookup key is the token's SHA-256, so no secret
+// is ever compared byte by byte and timing reveals nothing about stored
+// tokens. ErrInvalidSession for an unknown, logged-out or revoked token
+// (agent deleted, password changed), ErrSessionExpired past its expiry.
+// Role is the agent's current role. The returned Session has an empty
+// Token.
 func (a *Accounts) Authenticate(tok string) (Session, error) {
-	key, ok := tokenKey(tok)
+	h, ok := tokenHash(tok)
 	if !ok {
 		return Session{}, ErrInvalidSession
 	}
-	var s Session
-	found, err := a.getJSON(key, &s)
-	if err != nil {
-		return Session{}, err
-	}
-	if !found {
+	s, ok := a.c.session(h)
+	if !ok {
 		return Session{}, ErrInvalidSession
 	}
 	if !a.now().Before(s.Expires) {
 		return Session{}, ErrSessionExpired
 	}
-	rec, err := a.record(s.Site, s.AgentID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return Session{}, ErrInvalidSession
-	case err != nil:
-		return Session{}, err
-	}
-	if rec.Epoch != s.Epoch {
+	ag, ok := a.c.agent(s.Site, s.AgentID)
+	if !ok || ag.epoch != s.Epoch {
 		return Session{}, ErrInvalidSession
 	}
-	s.Role = rec.Role
-	return s, nil
+	out := *s
+	out.Role = ag.role
+	return out, nil
 }
 
 // Logout ends a session. Logging out an unknown token is not an error.
 func (a *Accounts) Logout(tok string) error {
-	key, ok := tokenKey(tok)
+	h, ok := tokenHash(tok)
 	if !ok {
 		return ErrInvalidSession
 	}
-	return a.write(op{key, nil})
+	if err := a.write(op{sessionKey(h[:]), nil}); err != nil {
+		return err
+	}
+	a.c.sessions.Delete(h)
+	return nil
 }
 
 // PurgeSessions deletes expired sessions and those of deleted agents or
-// of an older password, and returns how many it deleted. Run it now and
-// then (for example hourly); Authenticate already refuses all of them.
+// of an older password, from disk and from the cache, and returns how many
+// it deleted. Run it now and then (for example hourly): Authenticate
+// already refuses all of them, but the cache keeps them until then.
 func (a *Accounts) PurgeSessions() (int, error) {
 	now := a.now()
 	var dead [][]byte
@@ -175,7 +174,16 @@ func (a *Accounts) PurgeSessions() (int, error) {
 	if len(ops) == 0 {
 		return 0, nil
 	}
-	return len(ops), a.write(ops...)
+	if err := a.write(ops...); err != nil {
+		return 0, err
+	}
+	prefixLen := len(prefix) + 1 // comp(hash) is one length byte and 32 bytes
+	for _, k := range dead {
+		if len(k) == prefixLen+sha256.Size {
+			a.c.sessions.Delete([32]byte(k[prefixLen:]))
+		}
+	}
+	return len(ops), nil
 }
 
 // throttle counts failed logins per key, bounded to max entries.

@@ -101,6 +101,7 @@ func (a *Accounts) CreateSite(id string, origins []string, set Settings) (Site, 
 	if err := a.write(op{siteKey(id), &s}); err != nil {
 		return Site{}, err
 	}
+	a.c.putSite(&s)
 	return s, nil
 }
 
@@ -135,6 +136,7 @@ func (a *Accounts) UpdateSite(id string, origins []string, set Settings) (Site, 
 	if err := a.write(op{siteKey(id), &s}); err != nil {
 		return Site{}, err
 	}
+	a.c.putSite(&s)
 	return s, nil
 }
 
@@ -157,6 +159,7 @@ func (a *Accounts) RotateSecret(id string) (Site, error) {
 	if err := a.write(op{siteKey(id), &s}); err != nil {
 		return Site{}, err
 	}
+	a.c.putSite(&s)
 	return s, nil
 }
 
@@ -165,11 +168,14 @@ func (a *Accounts) RotateSecret(id string) (Site, error) {
 // previous one while its grace lasts. It returns ErrNotFound for an unknown
 // site and the token package's error otherwise.
 func (a *Accounts) VerifyToken(site, role, user, tok string) error {
-	s, err := a.GetSite(site)
-	if err != nil {
+	if err := validSite(site); err != nil {
 		return err
 	}
-	return a.verifyWith(&s, role, user, tok)
+	s, ok := a.c.site(site)
+	if !ok {
+		return ErrNotFound
+	}
+	return a.verifyWith(s, role, user, tok)
 }
 
 func (a *Accounts) verifyWith(s *Site, role, user, tok string) (err error) {
