@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"math/bits"
 	"unicode/utf8"
 
 	"github.com/kefu-im/kefu/proto"
@@ -18,17 +19,32 @@ const (
 	maxCursors        = 100 // conversations one HELLO may resume
 )
 
-// dispatch acts on one decoded envelope. Event loop only.
-func (e *Engine) dispatch(c *conn, env *proto.Envelope) {
-	if c.state == stateHello {
+// Limits of the customer-service requests.
+const (
+	maxTags      = 16
+	maxTagLen    = 64
+	maxCommentLn = 1024
+	maxIDLen     = 128 // agent and group ids (shard/routing.MaxIDLen)
+)
+
+// dispatch acts on one decoded envelope of c: on c's event loop for a
+// connection, on an HTTP handler's goroutine for a Peer.
+func (e *Engine) dispatch(c client, env *proto.Envelope) {
+	who := c.identity()
+	if who == nil {
 		e.hello(c, env)
 		return
 	}
 	var op shard.Op
+	desk := false
 	switch env.Type {
 	case proto.Type_TYPE_OPEN:
-		if c.who.Role != proto.Role_ROLE_VISITOR {
+		if who.Role != proto.Role_ROLE_VISITOR {
 			e.refuse(c, env, proto.Code_CODE_FORBIDDEN, "only visitors open conversations")
+			return
+		}
+		if !validTags(env.Tags) {
+			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "bad tags")
 			return
 		}
 		op = shard.OpJoin
@@ -57,15 +73,51 @@ func (e *Engine) dispatch(c *conn, env *proto.Envelope) {
 	case proto.Type_TYPE_REPLAY:
 		op = shard.OpReplay
 	case proto.Type_TYPE_EVENT:
-		if env.Event == "" || len(env.Event) > maxEventName || len(env.Body) > maxEventBody {
+		if env.Event == "" || len(env.Event) > maxEventName || len(env.Body) > maxEventBody ||
+			!utf8.ValidString(env.Event) || !utf8.ValidString(env.Body) {
 			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "bad event")
 			return
 		}
 		op = shard.OpEvent
 	case proto.Type_TYPE_LEAVE:
 		op = shard.OpLeave
+	case proto.Type_TYPE_CLOSE:
+		op = shard.OpClose
+	case proto.Type_TYPE_RATE:
+		if env.Rating < 1 || env.Rating > 5 || len(env.Body) > maxCommentLn || !utf8.ValidString(env.Body) {
+			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "rating must be 1..5 with a comment of at most 1024 bytes")
+			return
+		}
+		op = shard.OpRate
+	case proto.Type_TYPE_CLAIM, proto.Type_TYPE_TRANSFER, proto.Type_TYPE_STATUS:
+		if who.Role != proto.Role_ROLE_AGENT {
+			e.refuse(c, env, proto.Code_CODE_FORBIDDEN, "agents only")
+			return
+		}
+		switch env.Type {
+		case proto.Type_TYPE_CLAIM:
+			op = shard.OpClaim
+			if env.Conversation == "" {
+				e.submitDesk(c, who, op, env)
+				return
+			}
+		case proto.Type_TYPE_TRANSFER:
+			op = shard.OpTransfer
+			if (env.Agent == "") == (env.Group == "") || len(env.Agent) > maxIDLen || len(env.Group) > maxIDLen {
+				e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "transfer needs exactly one of agent or group")
+				return
+			}
+		case proto.Type_TYPE_STATUS:
+			if env.Status != "online" && env.Status != "away" && env.Status != "offline" {
+				e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "status must be online, away or offline")
+				return
+			}
+			e.submitDesk(c, who, shard.OpStatus, env)
+			return
+		}
+		desk = true
 	case proto.Type_TYPE_PING:
-		e.replyEnv(c, &proto.Envelope{Type: proto.Type_TYPE_PONG, Id: env.Id})
+		c.reply(e, &proto.Envelope{Type: proto.Type_TYPE_PONG, Id: env.Id})
 		return
 	case proto.Type_TYPE_PONG:
 		return
@@ -80,65 +132,113 @@ func (e *Engine) dispatch(c *conn, env *proto.Envelope) {
 		e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "bad conversation id")
 		return
 	}
-	e.submit(c, op, env)
+	if desk {
+		e.submitDesk(c, who, op, env)
+		return
+	}
+	e.submit(c, who, op, env)
 }
 
-func (e *Engine) submit(c *conn, op shard.Op, env *proto.Envelope) {
+func (e *Engine) submit(c client, who *shard.Identity, op shard.Op, env *proto.Envelope) {
 	i := e.router.ShardOf(env.Conversation)
-	if !e.router.SubmitTo(i, shard.Request{Op: op, Sink: c, Who: c.who, Env: env}) {
-		e.m.busy.Inc()
-		e.replyEnv(c, &proto.Envelope{
-			Type: proto.Type_TYPE_ERROR, Id: env.Id, Conversation: env.Conversation,
-			Error: &proto.Error{Code: proto.Code_CODE_BUSY, Message: "server busy, retry", Retryable: true},
-		})
+	if !e.router.SubmitTo(i, shard.Request{Op: op, Sink: c, Who: who, Env: env}) {
+		e.busy(c, env)
 		return
 	}
 	if op == shard.OpCreate || op == shard.OpJoin {
-		c.shards |= 1 << uint(i)
+		c.joinedShard(i)
 	}
 }
 
-// hello authenticates the connection's first envelope.
-func (e *Engine) hello(c *conn, env *proto.Envelope) {
+func (e *Engine) submitDesk(c client, who *shard.Identity, op shard.Op, env *proto.Envelope) {
+	if !e.router.SubmitDesk(shard.Request{Op: op, Sink: c, Who: who, Env: env}) {
+		e.busy(c, env)
+	}
+}
+
+func (e *Engine) busy(c client, env *proto.Envelope) {
+	e.m.busy.Inc()
+	c.reply(e, &proto.Envelope{
+		Type: proto.Type_TYPE_ERROR, Id: env.Id, Conversation: env.Conversation,
+		Error: &proto.Error{Code: proto.Code_CODE_BUSY, Message: "server busy, retry", Retryable: true},
+	})
+}
+
+// hello authenticates the client's first envelope.
+func (e *Engine) hello(c client, env *proto.Envelope) {
 	if env.Type != proto.Type_TYPE_HELLO || env.Hello == nil {
 		e.m.authFailures.Inc()
-		e.replyEnv(c, errEnv(env.Id, proto.Code_CODE_UNAUTHENTICATED, "HELLO expected first", false))
-		c.closeOnLoop(reasonAuth)
+		c.reply(e, errEnv(env.Id, proto.Code_CODE_UNAUTHENTICATED, "HELLO expected first", false))
+		c.authFailed()
 		return
 	}
 	if len(env.Cursors) > maxCursors {
 		e.m.authFailures.Inc()
-		e.replyEnv(c, errEnv(env.Id, proto.Code_CODE_BAD_REQUEST, "too many cursors", false))
-		c.closeOnLoop(reasonAuth)
+		c.reply(e, errEnv(env.Id, proto.Code_CODE_BAD_REQUEST, "too many cursors", false))
+		c.authFailed()
 		return
 	}
 	who, err := e.auth.Authenticate(env.Hello)
 	if err != nil {
 		e.m.authFailures.Inc()
-		e.replyEnv(c, errEnv(env.Id, proto.Code_CODE_UNAUTHENTICATED, "authentication failed", false))
-		c.closeOnLoop(reasonAuth)
+		c.reply(e, errEnv(env.Id, proto.Code_CODE_UNAUTHENTICATED, "authentication failed", false))
+		c.authFailed()
 		return
 	}
-	c.who = who
-	c.state = stateReady
-	c.ready.Store(true)
-	e.replyEnv(c, &proto.Envelope{Type: proto.Type_TYPE_WELCOME, Id: env.Id, Sender: who.Sender})
+	c.setIdentity(who)
+	c.reply(e, &proto.Envelope{Type: proto.Type_TYPE_WELCOME, Id: env.Id, Sender: who.Sender})
+	if who.Role == proto.Role_ROLE_AGENT {
+		// Presence: the desk counts the agent's connections and pushes
+		// the agent's status and notices to this one. A full desk ring
+		// only delays presence until the agent's next connection.
+		e.router.SubmitDesk(shard.Request{Op: shard.OpConnect, Sink: c, Who: who, Env: &proto.Envelope{}})
+	}
 	for _, cur := range env.Cursors {
 		if !validConversationID(cur.GetConversation()) {
 			continue
 		}
 		// docs/protocol-frame.md: the JOINED of a cursor carries the HELLO's id.
-		e.submit(c, shard.OpJoin, &proto.Envelope{
+		e.submit(c, who, shard.OpJoin, &proto.Envelope{
 			Type: proto.Type_TYPE_JOIN, Id: env.Id, Conversation: cur.Conversation, Seq: cur.Seq,
 		})
 	}
 }
 
-func (e *Engine) refuse(c *conn, env *proto.Envelope, code proto.Code, msg string) {
-	e.replyEnv(c, &proto.Envelope{
+// forget drops a gone client from the shards in the mask, and from the
+// desk when it was an agent.
+func (e *Engine) forget(c client, who *shard.Identity, mask uint64) {
+	n := e.router.Shards()
+	for s := mask; s != 0; s &= s - 1 {
+		i := bits.TrailingZeros64(s)
+		if i >= n {
+			break
+		}
+		// A full ring only delays the forgetting: the worker's sweep drops
+		// closed connections too.
+		e.router.SubmitTo(i, shard.Request{Op: shard.OpDrop, Sink: c})
+	}
+	if who != nil && who.Role == proto.Role_ROLE_AGENT {
+		e.router.SubmitDesk(shard.Request{Op: shard.OpDisconnect, Sink: c, Who: who, Env: &proto.Envelope{}})
+	}
+}
+
+func (e *Engine) refuse(c client, env *proto.Envelope, code proto.Code, msg string) {
+	c.reply(e, &proto.Envelope{
 		Type: proto.Type_TYPE_ERROR, Id: env.Id, Conversation: env.Conversation,
 		Error: &proto.Error{Code: code, Message: msg},
 	})
+}
+
+func validTags(tags []string) bool {
+	if len(tags) > maxTags {
+		return false
+	}
+	for _, t := range tags {
+		if t == "" || len(t) > maxTagLen || !utf8.ValidString(t) {
+			return false
+		}
+	}
+	return true
 }
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/bits"
 	"net"
 	"strconv"
 	"sync"
@@ -31,6 +30,10 @@ type Authenticator interface {
 type Router interface {
 	ShardOf(conversation string) int
 	SubmitTo(shard int, req shard.Request) bool
+	// SubmitDesk queues req for the routing desk (presence, status,
+	// claims, transfers); false = full or stopping.
+	SubmitDesk(req shard.Request) bool
+	Shards() int
 }
 
 type listener struct {
@@ -263,12 +266,11 @@ func (e *Engine) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c.mq != nil {
 		e.closedMQTT(c)
 	}
-	for s := c.shards; s != 0; s &= s - 1 {
-		i := bits.TrailingZeros64(s)
-		// A full ring only delays the forgetting: the worker's sweep drops
-		// closed connections too.
-		e.router.SubmitTo(i, shard.Request{Op: shard.OpDrop, Sink: c})
+	var who *shard.Identity
+	if c.state == stateReady {
+		who = c.who
 	}
+	e.forget(c, who, c.shards)
 	return gnet.None
 }
 

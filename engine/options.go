@@ -68,6 +68,10 @@ type Options struct {
 	// without Origin (native apps) are accepted. Default none: browsers
 	// are refused until origins are configured.
 	AllowedOrigins []string
+	// SiteOrigins returns the origins a site allows besides
+	// AllowedOrigins (same patterns); used by OriginAllowed for
+	// long-poll. Default nil: only AllowedOrigins.
+	SiteOrigins func(site string) []string
 	// Logger receives logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives metrics. Default: none.

@@ -11,9 +11,10 @@ import (
 // flush commits what is staged (one group commit), then answers and fans
 // out every pending item in the order it arrived.
 func (w *worker) flush() {
-	if len(w.pend) == 0 && w.batch.Len() == 0 {
+	if len(w.pend) == 0 && w.batch.Len() == 0 && len(w.dirty) == 0 {
 		return
 	}
+	w.stageDirty()
 	if w.batch.Len() > 0 {
 		if err := w.batch.Commit(); err != nil {
 			w.r.m.commitFailed.Inc()
@@ -28,18 +29,32 @@ func (w *worker) flush() {
 		case pendMsg:
 			p.c.committed = p.env.Seq
 			w.r.m.committed.Inc()
-			w.emit(p.sink, w.encode(p.sink.Format(), ackFor(p.reqID, p.c.id, p.env.Seq, p.env.ClientMsgId, p.env.Ts), nil))
-			w.fanout(p.c, p.env, p.pb, p.sink.ID())
+			var except uint64
+			if p.sink != nil { // nil: a system message
+				w.emit(p.sink, w.encode(p.sink.Format(), ackFor(p.reqID, p.c.id, p.env.Seq, p.env.ClientMsgId, p.env.Ts), nil))
+				except = p.sink.ID()
+			}
+			w.fanout(p.c, p.env, p.pb, except)
 		case pendDup:
 			w.emit(p.sink, w.encode(p.sink.Format(), ackFor(p.reqID, p.c.id, p.env.Seq, p.env.ClientMsgId, 0), nil))
-		case pendJoined, pendCreate:
-			w.emit(p.sink, w.encode(p.sink.Format(), p.env, nil))
+		case pendJoined, pendCreate, pendReply:
+			if p.sink != nil {
+				w.emit(p.sink, w.encode(p.sink.Format(), p.env, nil))
+			}
 		case pendEvent:
-			w.fanout(p.c, p.env, nil, p.sink.ID())
+			var except uint64
+			if p.sink != nil {
+				except = p.sink.ID()
+			}
+			w.fanout(p.c, p.env, nil, except)
+		}
+		if p.after != 0 {
+			w.tellDesk(p)
 		}
 		*p = pending{}
 	}
 	w.pend = w.pend[:0]
+	w.commitDirty()
 }
 
 // rollback undoes in memory what a failed commit staged and tells every
@@ -53,7 +68,13 @@ func (w *worker) rollback() {
 			if id := p.env.ClientMsgId; id != "" {
 				delete(p.c.dedup.seqs, dedupKey(p.env.Sender, id))
 			}
-			w.replyErr(p.sink, &proto.Envelope{Id: p.reqID, Conversation: p.c.id}, proto.Code_CODE_INTERNAL, "commit failed", true)
+			if p.sink != nil {
+				w.replyErr(p.sink, &proto.Envelope{Id: p.reqID, Conversation: p.c.id}, proto.Code_CODE_INTERNAL, "commit failed", true)
+			}
+		case pendReply:
+			if p.sink != nil {
+				w.replyErr(p.sink, p.env, proto.Code_CODE_INTERNAL, "commit failed", true)
+			}
 		case pendDup:
 			w.replyErr(p.sink, &proto.Envelope{Id: p.reqID, Conversation: p.c.id}, proto.Code_CODE_INTERNAL, "commit failed", true)
 		case pendJoined:
@@ -67,6 +88,7 @@ func (w *worker) rollback() {
 		*p = pending{}
 	}
 	w.pend = w.pend[:0]
+	w.rollbackDirty()
 }
 
 // fanout emits env to every subscriber of c but the one with id except,
@@ -132,6 +154,7 @@ func (w *worker) flushOut() {
 	}
 	w.outs = w.outs[:0]
 	clear(w.outIdx)
+	w.sendDesk()
 }
 
 // load returns the conversation, from memory or the log; nil if unknown.
@@ -228,6 +251,10 @@ func (w *worker) maybeSweep() {
 		return
 	}
 	w.nextSweep = w.now.Add(w.opts.SweepInterval)
+	if w.autoClose() > 0 {
+		w.flush()
+		w.flushOut()
+	}
 	for id, e := range w.sinks {
 		if e.sink.Closed() {
 			w.dropSink(id)
@@ -236,7 +263,8 @@ func (w *worker) maybeSweep() {
 	idle := w.now.Add(-w.opts.IdleConversation).UnixNano()
 	over := len(w.convs) > w.opts.MaxConversations
 	for _, c := range w.convs {
-		if len(c.subs) == 0 && c.last == c.committed && (over || c.touched < idle) {
+		// Open and queued conversations stay until auto-close ends them.
+		if len(c.subs) == 0 && c.last == c.committed && (over || c.touched < idle && (c.meta.State == stateClosed || w.opts.AutoClose <= 0)) {
 			delete(w.convs, c.id)
 			w.r.m.conversations.Dec()
 		}

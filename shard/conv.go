@@ -14,7 +14,9 @@ type conv struct {
 	committed uint64 // highest seq committed
 	subs      []Sink
 	dedup     dedupWindow
-	touched   int64 // unix nanos of the last request
+	touched   int64               // unix nanos of the last request
+	position  uint32              // place in its queue while queued (from the desk)
+	prev      *proto.Conversation // the record before this drain's changes, for rollback; nil = unchanged
 }
 
 func (c *conv) subscribe(s Sink) bool {

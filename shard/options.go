@@ -6,6 +6,9 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/kefu-im/kefu/proto"
+	"github.com/kefu-im/kefu/shard/routing"
+	"github.com/kefu-im/kefu/storage"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -43,6 +46,38 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now returns the time; tests may replace it. Default time.Now.
 	Now func() time.Time
+
+	// DisableRouting turns the desk off: conversations open as "open"
+	// with no assigned agent, agents join them by hand, and no presence,
+	// queue or assignment is tracked (a plain relay, as a benchmark
+	// baseline or for deployments that route elsewhere).
+	DisableRouting bool
+	// Routing configures the routing desk (queues, grace period,
+	// positions); see shard/routing.Options for its defaults.
+	Routing routing.Options
+	// DeskRingSize is the desk's queue capacity. Default 16384.
+	DeskRingSize int
+	// DefaultGroup is the group every site routes to when no tag matches,
+	// and the group of agents the desk registers by itself (agents
+	// authenticated by an HMAC token, unknown to the directory). Default
+	// "default".
+	DefaultGroup string
+	// DefaultCapacity is the capacity of agents the desk registers by
+	// itself. Default 8.
+	DefaultCapacity int
+	// AutoClose closes an open or queued conversation after this long
+	// without a request. Default 30m; negative disables it.
+	AutoClose time.Duration
+	// AgentName returns an agent's display name for system messages;
+	// called on the desk goroutine. Default: the agent id.
+	AgentName func(site, agent string) string
+	// OnEvent, when set, is told about customer-service events as they
+	// are committed (for webhooks): kind is "conversation.created",
+	// "conversation.assigned", "conversation.closed", "message.created"
+	// or "conversation.rated", and b is the batch the event's change is
+	// committed in, so an outbox entry added to it commits atomically.
+	// Called on the shard's worker goroutine; it must not block.
+	OnEvent func(b *storage.Batch, kind string, conv *proto.Conversation, msg *proto.Envelope)
 }
 
 // EnsureDefaults fills in zero fields.
@@ -80,6 +115,19 @@ func (o *Options) EnsureDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.DeskRingSize == 0 {
+		o.DeskRingSize = 16384
+	}
+	if o.DefaultGroup == "" {
+		o.DefaultGroup = "default"
+	}
+	if o.DefaultCapacity == 0 {
+		o.DefaultCapacity = 8
+	}
+	if o.AutoClose == 0 {
+		o.AutoClose = 30 * time.Minute
+	}
+	o.Routing.EnsureDefaults()
 }
 
 // Validate reports options that cannot work.
@@ -95,6 +143,10 @@ func (o *Options) Validate() error {
 		return errors.New("shard: replay limits must satisfy 1 <= replay_limit <= max_replay_limit")
 	case o.DedupWindow < 1:
 		return errors.New("shard: dedup_window must be positive")
+	case o.DeskRingSize < 16:
+		return errors.New("shard: desk_ring_size must be at least 16")
+	case o.DefaultCapacity < 0 || o.DefaultCapacity > routing.MaxCapacity:
+		return errors.New("shard: default_capacity must be 0..10000")
 	}
-	return nil
+	return o.Routing.Validate()
 }

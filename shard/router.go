@@ -19,6 +19,8 @@ type Router struct {
 	opts    Options
 	store   *storage.Store
 	workers []*worker
+	desk    *Desk
+	callID  atomic.Uint64
 	m       *metrics
 	wg      sync.WaitGroup
 	stop    chan struct{}
@@ -39,6 +41,11 @@ func New(opts Options, store *storage.Store) (*Router, error) {
 	for i := range r.workers {
 		r.workers[i] = newWorker(i, r)
 	}
+	var err error
+	if r.desk, err = newDesk(r); err != nil {
+		return nil, err
+	}
+	r.callID.Store(1 << 62) // above any connection id
 	r.m = newMetrics(opts.Registerer, r)
 	return r, nil
 }
@@ -64,6 +71,11 @@ func (r *Router) Start() {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		r.desk.run()
+	}()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
 		t := time.NewTicker(r.opts.SweepInterval)
 		defer t.Stop()
 		for {
@@ -74,6 +86,7 @@ func (r *Router) Start() {
 				for _, w := range r.workers {
 					w.note.Notify()
 				}
+				r.desk.note.Notify()
 			}
 		}
 	}()

@@ -264,7 +264,7 @@ func TestSweepForgetsClosedAndIdle(t *testing.T) {
 	var now atomic.Int64
 	now.Store(time.Now().UnixNano())
 	r, _ := newTestRouter(t, t.TempDir(), Options{
-		Shards: 1, IdleConversation: time.Minute, SweepInterval: 5 * time.Millisecond,
+		Shards: 1, IdleConversation: time.Minute, SweepInterval: 5 * time.Millisecond, AutoClose: -1,
 		Now: func() time.Time { return time.Unix(0, now.Load()) },
 	})
 	v := newRecorder(1)

@@ -58,6 +58,38 @@ const (
 	OpLeave
 	// OpDrop forgets a closed connection everywhere on the shard.
 	OpDrop
+	// OpClose closes a conversation (visitor or agent), on its shard.
+	OpClose
+	// OpRate rates a closed conversation (its visitor), on its shard.
+	OpRate
+	// OpRouted applies a routing decision to a conversation, on its shard
+	// (sent by the desk): Env.Event is "assigned", "queued", "position",
+	// "restored" or "refused"; Env.Agent, Env.Group, Env.Position,
+	// Env.Sender (the agent it was transferred from), Env.Body (the
+	// agent's display name) and Env.Status (the routing reason) describe it.
+	OpRouted
+
+	// Desk ops (Router.SubmitDesk).
+
+	// OpConnect: an agent's connection said HELLO (presence).
+	OpConnect
+	// OpDisconnect: an agent's connection is gone.
+	OpDisconnect
+	// OpStatus: an agent sets its status (Env.Status).
+	OpStatus
+	// OpClaim: an agent takes Env.Conversation, or the longest waiting
+	// conversation of its groups when empty.
+	OpClaim
+	// OpTransfer: move Env.Conversation to Env.Agent or Env.Group.
+	OpTransfer
+	// OpRoute: a created conversation asks for an agent (from its shard,
+	// after the commit): Who is the visitor, Env.Tags its tags.
+	OpRoute
+	// OpClosed: a conversation was closed (from its shard, after the
+	// commit): its agent's place frees.
+	OpClosed
+	// OpFunc runs Fn on the desk goroutine.
+	OpFunc
 )
 
 // Request travels through a shard's ring. Env is owned by the worker once
@@ -67,4 +99,6 @@ type Request struct {
 	Sink Sink
 	Who  *Identity
 	Env  *proto.Envelope
+	// Fn is OpFunc's work.
+	Fn func(*Desk)
 }

@@ -19,6 +19,7 @@ const (
 	pendJoined                 // a reply that waits for staged metadata
 	pendEvent                  // an event, kept in order with staged messages
 	pendCreate                 // a created conversation's JOINED reply
+	pendReply                  // a reply (OK) sent once the batch is committed
 )
 
 // pending is work that must wait for the group commit.
@@ -30,6 +31,8 @@ type pending struct {
 	env   *proto.Envelope
 	pb    []byte
 	agent string // pendJoined: the agent added to the conversation, for rollback
+	who   *Identity
+	after Op // OpRoute or OpClosed: tell the desk once committed
 }
 
 // outEntry gathers what one connection gets from one drain.
@@ -63,6 +66,8 @@ type worker struct {
 	outIdx    map[uint64]int
 	nextSweep time.Time
 	now       time.Time
+	dirty     []*conv   // conversations whose record changed in this drain
+	deskq     []Request // committed changes for the desk, sent after the writes
 }
 
 func newWorker(idx int, r *Router) *worker {
@@ -126,6 +131,9 @@ func (w *worker) handle(req *Request) {
 	case OpCreate:
 		w.create(req)
 		return
+	case OpRouted:
+		w.routed(req)
+		return
 	}
 	c, err := w.load(env.GetConversation())
 	if err != nil {
@@ -145,10 +153,17 @@ func (w *worker) handle(req *Request) {
 		w.replayReq(req, c)
 	case OpSend:
 		w.send(req, c)
+	case OpClose:
+		w.closeReq(req, c)
+	case OpRate:
+		w.rate(req, c)
 	case OpEvent:
 		if !c.mayWrite(req.Who) {
 			w.replyErr(req.Sink, env, proto.Code_CODE_FORBIDDEN, "join the conversation first", false)
 			return
+		}
+		if env.GetEvent() == "read" {
+			w.read(c, req.Who, env.GetSeq())
 		}
 		ev := &proto.Envelope{
 			Type: proto.Type_TYPE_EVENT, Conversation: c.id, Sender: req.Who.Sender,
@@ -165,7 +180,12 @@ func (w *worker) create(req *Request) {
 		return
 	}
 	meta := &proto.Conversation{
-		Id: id, Site: req.Who.Site, Visitor: req.Who.User, Created: w.nowMillis(), State: "open",
+		Id: id, Site: req.Who.Site, Visitor: req.Who.User, Created: w.nowMillis(), State: stateQueued,
+		Tags: req.Env.GetTags(), QueuedAt: w.nowMillis(),
+	}
+	after := OpRoute
+	if w.opts.DisableRouting {
+		meta.State, meta.QueuedAt, after = stateOpen, 0, 0
 	}
 	b, err := gproto.Marshal(meta)
 	if err != nil {
@@ -179,10 +199,16 @@ func (w *worker) create(req *Request) {
 		w.replyErr(req.Sink, req.Env, proto.Code_CODE_BAD_REQUEST, err.Error(), false)
 		return
 	}
+	if err := w.batch.PutConversationIndex(meta.Site, meta.Visitor, meta.Created, id); err != nil {
+		panic("BUG: conversation index refused after the record was accepted: " + err.Error())
+	}
+	if w.opts.OnEvent != nil {
+		w.opts.OnEvent(w.batch, "conversation.created", meta, nil)
+	}
 	w.subscribe(c, req.Sink)
-	w.pend = append(w.pend, pending{kind: pendCreate, sink: req.Sink, c: c, env: &proto.Envelope{
-		Type: proto.Type_TYPE_JOINED, Id: req.Env.GetId(), Conversation: id,
-	}})
+	w.pend = append(w.pend, pending{kind: pendCreate, sink: req.Sink, c: c, who: req.Who, after: after,
+		env: &proto.Envelope{Type: proto.Type_TYPE_JOINED, Id: req.Env.GetId(), Conversation: id, State: meta.State},
+	})
 }
 
 func (w *worker) join(req *Request, c *conv) {
@@ -208,6 +234,7 @@ func (w *worker) join(req *Request, c *conv) {
 	w.subscribe(c, req.Sink)
 	joined := &proto.Envelope{
 		Type: proto.Type_TYPE_JOINED, Id: env.GetId(), Conversation: c.id, Seq: c.committed, More: more,
+		State: c.meta.State, Agent: c.meta.Agent, Group: c.meta.Group, Position: c.position,
 	}
 	if added == "" {
 		w.emit(req.Sink, w.encode(req.Sink.Format(), joined, nil))
@@ -255,7 +282,7 @@ func (w *worker) replay(s Sink, c *conv, after uint64, limit int) (last uint64, 
 	hdr := &proto.Envelope{Type: proto.Type_TYPE_MESSAGE} // frame header fields of a stored message
 	more, err = w.store.History(c.id, after, limit, func(seq uint64, v []byte) error {
 		var b []byte
-		if f == wire.FormatWSJSON {
+		if f == wire.FormatWSJSON || f == wire.FormatJSON {
 			env := new(proto.Envelope)
 			if err := gproto.Unmarshal(v, env); err != nil {
 				return err
@@ -275,6 +302,10 @@ func (w *worker) send(req *Request, c *conv) {
 	env := req.Env
 	if !c.mayWrite(req.Who) {
 		w.replyErr(req.Sink, env, proto.Code_CODE_FORBIDDEN, "join the conversation first", false)
+		return
+	}
+	if c.meta.State == stateClosed {
+		w.replyErr(req.Sink, env, proto.Code_CODE_FORBIDDEN, "conversation closed", false)
 		return
 	}
 	cmid := env.GetClientMsgId()
@@ -318,6 +349,13 @@ func (w *worker) send(req *Request, c *conv) {
 		c.last--
 		w.replyErr(req.Sink, env, proto.Code_CODE_BAD_REQUEST, err.Error(), false)
 		return
+	}
+	if req.Who.Role == proto.Role_ROLE_AGENT && c.meta.FirstResponse == 0 {
+		w.touchMeta(c)
+		c.meta.FirstResponse = msg.Ts
+	}
+	if w.opts.OnEvent != nil {
+		w.opts.OnEvent(w.batch, "message.created", c.meta, msg)
 	}
 	w.pend = append(w.pend, pending{kind: pendMsg, sink: req.Sink, reqID: env.GetId(), c: c, env: msg, pb: pb})
 }

@@ -117,6 +117,34 @@ var golden = []struct {
 		&pb.Envelope{Type: pb.Type_TYPE_LEAVE, Id: 6, Conversation: "c1"}, true,
 		`4b 01 10 00  00 00 00 06  00 00 00 08
 		 08 10 10 06 1a 02 63 31`},
+	{"ok", pb.Type_TYPE_OK, 7,
+		&pb.Envelope{Type: pb.Type_TYPE_OK, Id: 7, Conversation: "c1"}, true,
+		`4b 01 11 00  00 00 00 07  00 00 00 08
+		 08 11 10 07 1a 02 63 31`},
+	{"close", pb.Type_TYPE_CLOSE, 7,
+		&pb.Envelope{Type: pb.Type_TYPE_CLOSE, Id: 7, Conversation: "c1"}, true,
+		`4b 01 12 00  00 00 00 07  00 00 00 08
+		 08 12 10 07 1a 02 63 31`},
+	{"claim", pb.Type_TYPE_CLAIM, 8,
+		&pb.Envelope{Type: pb.Type_TYPE_CLAIM, Id: 8}, true,
+		`4b 01 13 00  00 00 00 08  00 00 00 04
+		 08 13 10 08`},
+	{"transfer", pb.Type_TYPE_TRANSFER, 9,
+		&pb.Envelope{Type: pb.Type_TYPE_TRANSFER, Id: 9, Conversation: "c1", Agent: "bob"}, true,
+		`4b 01 14 00  00 00 00 09  00 00 00 0e
+		 08 14 10 09 1a 02 63 31 8a 01 03 62 6f 62`},
+	{"status", pb.Type_TYPE_STATUS, 10,
+		&pb.Envelope{Type: pb.Type_TYPE_STATUS, Id: 10, Status: "away"}, true,
+		`4b 01 15 00  00 00 00 0a  00 00 00 0b
+		 08 15 10 0a a2 01 04 61 77 61 79`},
+	{"rate", pb.Type_TYPE_RATE, 11,
+		&pb.Envelope{Type: pb.Type_TYPE_RATE, Id: 11, Conversation: "c1", Rating: 5}, true,
+		`4b 01 16 00  00 00 00 0b  00 00 00 0b
+		 08 16 10 0b 1a 02 63 31 98 01 05`},
+	{"notice", pb.Type_TYPE_NOTICE, 0,
+		&pb.Envelope{Type: pb.Type_TYPE_NOTICE, Conversation: "c1", Event: "queue", Position: 2}, true,
+		`4b 01 17 00  00 00 00 00  00 00 00 10
+		 08 17 1a 02 63 31 7a 05 71 75 65 75 65 b0 01 02`},
 }
 
 func TestGoldenCoversEveryType(t *testing.T) {
@@ -419,7 +447,7 @@ func TestErrorHelpers(t *testing.T) {
 
 func TestKnownType(t *testing.T) {
 	for v := range 256 {
-		want := v >= 1 && v <= 16
+		want := v >= 1 && v <= 23
 		if got := KnownType(uint8(v)); got != want {
 			t.Errorf("KnownType(%d) = %v, want %v", v, got, want)
 		}

@@ -28,6 +28,8 @@ const (
 	FormatFrame   Format = iota // binary TCP frame, protobuf payload
 	FormatWSJSON                // WebSocket text frame, JSON payload
 	FormatWSProto               // WebSocket binary frame, protobuf payload
+	FormatJSON                  // bare JSON envelope, no framing (HTTP long-poll)
+	FormatProto                 // bare protobuf envelope, no framing (in-process callers)
 	NumFormats
 )
 
@@ -39,6 +41,10 @@ func (f Format) String() string {
 		return "ws_json"
 	case FormatWSProto:
 		return "ws_proto"
+	case FormatJSON:
+		return "json"
+	case FormatProto:
+		return "proto"
 	}
 	return fmt.Sprintf("format(%d)", uint8(f))
 }
@@ -85,6 +91,13 @@ func Append(dst []byte, f Format, env *proto.Envelope, pb []byte) ([]byte, error
 		return appendWS(dst, ws.OpBinary, func(b []byte) ([]byte, error) {
 			return marshal.MarshalAppend(b, env)
 		})
+	case FormatJSON:
+		return proto.AppendJSON(dst, env), nil
+	case FormatProto:
+		if pb != nil {
+			return append(dst, pb...), nil
+		}
+		return marshal.MarshalAppend(dst, env)
 	}
 	return dst, fmt.Errorf("wire: unknown format %d", f)
 }
