@@ -245,8 +245,9 @@ func (c *Client) DecodeError(pk *packets.Packet, err error) Actions {
 }
 
 // Drain moves deliveries queued by other goroutines into Out, as far as
-// the in-flight window allows, and acts on a pending kick. The engine
-// calls it when Conn.Wake fires.
+// the in-flight window allows, writes the acknowledgements a Bridge gave
+// (Ticket.Ack) for PUBLISHes of this connection, and acts on a pending
+// kick. The engine calls it when Conn.Wake fires.
 func (c *Client) Drain() Actions {
 	c.begin()
 	if c.state == stConnected && !c.closing {
@@ -254,6 +255,7 @@ func (c *Client) Drain() Actions {
 		s.mu.Lock()
 		if s.owner == c {
 			c.pumpLocked(s)
+			c.flushHeldLocked(s)
 		}
 		s.mu.Unlock()
 	}
@@ -452,6 +454,9 @@ func (c *Client) connect(pk *packets.Packet) {
 		c.pumpLocked(s)
 	}
 	s.mu.Unlock()
+	if br := b.opts.Bridge; br != nil {
+		br.Active(&c.id)
+	}
 }
 
 // disconnect handles a DISCONNECT from the client [MQTT-3.14.4].

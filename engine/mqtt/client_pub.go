@@ -50,13 +50,19 @@ func (c *Client) publish(pk *packets.Packet) {
 		retain = false
 	}
 
+	// A topic of the bridge (engine/bridge): acknowledged when the bridge
+	// says so, not routed.
+	br := b.opts.Bridge
+	claimed := br != nil && br.Claims(&c.id, topic)
+
 	// QoS 2, receiver side: remember the packet id until PUBREL, deliver
-	// once (MQTT 5 §4.3.3 method B).
+	// once (MQTT 5 §4.3.3 method B). A bridged one is remembered once the
+	// bridge acknowledged it (PUBREC after the commit).
 	if qos == 2 {
 		s.mu.Lock()
 		dup := slices.Contains(s.awaitRel, id)
-		full := !dup && len(s.awaitRel) >= b.opts.ReceiveMaximum
-		if !dup && !full {
+		full := !dup && !claimed && len(s.awaitRel)+s.bridged.open() >= b.opts.ReceiveMaximum
+		if !dup && !full && !claimed {
 			s.awaitRel = append(s.awaitRel, id)
 		}
 		s.mu.Unlock()
@@ -85,6 +91,10 @@ func (c *Client) publish(pk *packets.Packet) {
 		return
 	}
 
+	if claimed {
+		c.bridgePublish(br, topic, pk)
+		return
+	}
 	if !owned {
 		topic = strings.Clone(topic)
 	}

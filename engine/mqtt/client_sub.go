@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"slices"
+
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -77,6 +79,9 @@ func (c *Client) subscribe(pk *packets.Packet) {
 		codes[i] = code
 	}
 	c.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Suback}, PacketID: pk.PacketID, ReasonCodes: codes})
+	if br := b.opts.Bridge; br != nil && slices.ContainsFunc(codes, func(x byte) bool { return x < 0x80 }) {
+		br.Active(&c.id) // it may listen to what the bridge publishes now
+	}
 	if len(owed) == 0 {
 		return
 	}

@@ -73,6 +73,28 @@
 // interfaces declared here; persistence is the Store interface
 // (MemoryStore here; Pebble later).
 //
+// # Bridge
+//
+// Options.Bridge (engine/bridge: devices in conversations) claims the
+// PUBLISHes of some topics: they are neither routed nor retained, and the
+// bridge decides their acknowledgement. A QoS 1 or 2 one is held: the
+// Client records it in the session (packet id, payload checksum, a ticket
+// number) before calling Bridge.Take, which may acknowledge at once or
+// keep the Ticket and call Ticket.Ack later from any goroutine (a shard
+// worker, after the commit). Ack marks the held entry and wakes the loop
+// of the connection the PUBLISH arrived on; Drain writes the PUBACK, or
+// the PUBREC after which the packet id waits for PUBREL as usual. A
+// resend of a held packet (same id and payload) is never taken twice: it
+// moves the pending acknowledgement to its connection, or is answered at
+// once when the bridge has acknowledged already; the last QoS 1
+// acknowledgements are remembered so that a DUP resend after a lost
+// PUBACK is answered too. Held PUBLISHes count towards the Receive
+// Maximum of MQTT 5 clients, and end with the session. Bridge.Active
+// tells the bridge of accepted CONNECTs and granted SUBSCRIBEs. The
+// bridge's methods run on the client's loop with no broker lock held;
+// Ticket.Ack takes the session's mutex, so a bridge may call it under its
+// own locks.
+//
 // # Buffer ownership
 //
 // The packet given to HandlePacket aliases the connection's read buffer:

@@ -22,15 +22,20 @@ type Options struct {
 	Authorizer Authorizer
 	// Store persists sessions and retained messages. Nil: a MemoryStore.
 	Store Store
+	// Bridge takes the PUBLISHes of some topics out of routing and
+	// acknowledges them itself (engine/bridge: conversations). Nil: every
+	// topic is plain MQTT.
+	Bridge Bridge
 
 	// MaxPacketSize is the largest packet accepted from a client, fixed
 	// header included; the engine passes it to the codec's Decode, and MQTT
 	// 5 clients learn it from CONNACK. Zero: 256 KiB. At most
 	// codec.HardMaxPacket.
 	MaxPacketSize int
-	// ReceiveMaximum is how many QoS 2 PUBLISH a client may have
-	// unacknowledged towards the broker (QoS 1 is acknowledged at once);
-	// told to MQTT 5 clients, applied to 3.1.1 ones too. Zero: 64. At most
+	// ReceiveMaximum is how many QoS 2 PUBLISH, and QoS 1 PUBLISH taken
+	// by the Bridge, a client may have unacknowledged towards the broker
+	// (other QoS 1 ones are acknowledged at once); told to MQTT 5 clients,
+	// applied to the QoS 2 ones of 3.1.1 clients too. Zero: 64. At most
 	// 65535.
 	ReceiveMaximum int
 	// MaxInflight caps the broker's unacknowledged QoS 1 and 2 deliveries

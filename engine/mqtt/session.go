@@ -34,6 +34,7 @@ type session struct {
 	inflight []delivery // sent, unacknowledged, in send order
 	nextID   uint16
 	awaitRel []uint16 // inbound QoS 2 packet ids: PUBREC sent, PUBREL due
+	bridged  heldList // inbound PUBLISHes whose acknowledgement is the Bridge's (bridge.go)
 	will     *Message // delayed will, published at willAt unless resumed
 	willExp  int64    // its Message Expiry Interval, ns
 	willAt   int64
@@ -193,6 +194,7 @@ func (s *session) clearLocked() {
 	s.b.m.queued.Sub(float64(s.queued()))
 	s.b.m.inflight.Sub(float64(len(s.inflight)))
 	s.subs, s.queue, s.head, s.inflight, s.awaitRel = nil, nil, 0, nil, nil
+	s.bridged = heldList{}
 }
 
 // snapshot returns the stored form of the session. mu must be held.
