@@ -11,22 +11,28 @@ import (
 
 	"github.com/kefu-im/kefu/configs"
 	"github.com/kefu-im/kefu/engine"
+	"github.com/kefu-im/kefu/engine/longpoll"
 	"github.com/kefu-im/kefu/engine/mqtt"
+	"github.com/kefu-im/kefu/shard"
+	"github.com/kefu-im/kefu/shard/routing"
 	"gopkg.in/yaml.v3"
 )
 
 // Config is the whole configuration, as documented in configs/kefu.yaml.
 type Config struct {
-	LogLevel     string        `yaml:"log_level"`
-	LogFormat    string        `yaml:"log_format"`
-	DataDir      string        `yaml:"data_dir"`
-	DrainTimeout time.Duration `yaml:"drain_timeout"`
-	HTTP         HTTPConfig    `yaml:"http"`
-	Gateway      GatewayConfig `yaml:"gateway"`
-	Shards       ShardConfig   `yaml:"shards"`
-	Storage      StorageConfig `yaml:"storage"`
-	MQTT         MQTTConfig    `yaml:"mqtt"`
-	Sites        []SiteConfig  `yaml:"sites"`
+	LogLevel     string         `yaml:"log_level"`
+	LogFormat    string         `yaml:"log_format"`
+	DataDir      string         `yaml:"data_dir"`
+	DrainTimeout time.Duration  `yaml:"drain_timeout"`
+	HTTP         HTTPConfig     `yaml:"http"`
+	Gateway      GatewayConfig  `yaml:"gateway"`
+	Shards       ShardConfig    `yaml:"shards"`
+	Routing      RoutingConfig  `yaml:"routing"`
+	Storage      StorageConfig  `yaml:"storage"`
+	MQTT         MQTTConfig     `yaml:"mqtt"`
+	LongPoll     LongPollConfig `yaml:"longpoll"`
+	Uploads      UploadsConfig  `yaml:"uploads"`
+	Sites        []SiteConfig   `yaml:"sites"`
 }
 
 // HTTPConfig is the `http` section.
@@ -61,6 +67,39 @@ type ShardConfig struct {
 	IdleConversation time.Duration `yaml:"idle_conversation"`
 }
 
+// RoutingConfig is the `routing` section (shard.Options' desk fields and
+// shard/routing.Options).
+type RoutingConfig struct {
+	Enabled         bool          `yaml:"enabled"`
+	DefaultGroup    string        `yaml:"default_group"`
+	DefaultCapacity int           `yaml:"default_capacity"`
+	AutoClose       time.Duration `yaml:"auto_close"`
+	OfflineGrace    time.Duration `yaml:"offline_grace"`
+	MaxQueue        int           `yaml:"max_queue"`
+	LivePositions   int           `yaml:"live_positions"`
+	PositionRefresh time.Duration `yaml:"position_refresh"`
+	AffinityEntries int           `yaml:"affinity_entries"`
+	VirtualNodes    int           `yaml:"virtual_nodes"`
+	DeskRingSize    int           `yaml:"desk_ring_size"`
+}
+
+// ShardOptions lays the shards and routing sections over shard.Options.
+func (c *Config) ShardOptions() shard.Options {
+	sh, ro := c.Shards, c.Routing
+	return shard.Options{
+		Shards: sh.Count, RingSize: sh.RingSize, BatchMax: sh.BatchMax,
+		ReplayLimit: sh.ReplayLimit, MaxReplayLimit: sh.MaxReplayLimit,
+		DedupWindow: sh.DedupWindow, MaxConversations: sh.MaxConversations,
+		IdleConversation: sh.IdleConversation,
+		DefaultGroup:     ro.DefaultGroup, DefaultCapacity: ro.DefaultCapacity, AutoClose: ro.AutoClose,
+		DeskRingSize: ro.DeskRingSize, DisableRouting: !ro.Enabled,
+		Routing: routing.Options{
+			VirtualNodes: ro.VirtualNodes, OfflineGrace: ro.OfflineGrace, MaxQueue: ro.MaxQueue,
+			LivePositions: ro.LivePositions, PositionRefresh: ro.PositionRefresh, AffinityEntries: ro.AffinityEntries,
+		},
+	}
+}
+
 // StorageConfig is the `storage` section.
 type StorageConfig struct {
 	Durability   string        `yaml:"durability"`
@@ -72,6 +111,7 @@ type StorageConfig struct {
 // MQTTConfig is the `mqtt` section: the broker (engine/mqtt.Options).
 type MQTTConfig struct {
 	Enabled            bool          `yaml:"enabled"`
+	Bridge             bool          `yaml:"bridge"`
 	MaxPacketSize      int           `yaml:"max_packet_size"`
 	ReceiveMaximum     int           `yaml:"receive_maximum"`
 	MaxInflight        int           `yaml:"max_inflight"`
@@ -91,7 +131,8 @@ type MQTTConfig struct {
 }
 
 // BrokerOptions maps the section onto the broker's options; the caller
-// adds the authenticator, store, logger and registerer.
+// adds the authenticator, store, bridge (engine/bridge, when Bridge is
+// set: devices in conversations), logger and registerer.
 func (m MQTTConfig) BrokerOptions() mqtt.Options {
 	return mqtt.Options{
 		MaxPacketSize: m.MaxPacketSize, ReceiveMaximum: m.ReceiveMaximum, MaxInflight: m.MaxInflight,
@@ -100,6 +141,25 @@ func (m MQTTConfig) BrokerOptions() mqtt.Options {
 		MaxSubscriptions: m.MaxSubscriptions, MaxClientIDLen: m.MaxClientIDLen, AssignedIDPrefix: m.AssignedIDPrefix,
 		DisableRetain: m.DisableRetain, DisableWildcards: m.DisableWildcards, DisableShared: m.DisableShared,
 		DisableSubIDs: m.DisableSubIDs,
+	}
+}
+
+// LongPollConfig is the `longpoll` section: the HTTP long-poll transport
+// (engine/longpoll). Its body and outbound limits are the gateway's
+// max_frame_bytes and outbound_limit.
+type LongPollConfig struct {
+	Enabled        bool          `yaml:"enabled"`
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	MaxSessions    int           `yaml:"max_sessions"`
+	MaxBatch       int           `yaml:"max_batch"`
+}
+
+// Options maps the section (and the gateway limits it shares) onto the
+// server's options; the caller adds the handler, logger and registerer.
+func (l LongPollConfig) Options(g GatewayConfig) longpoll.Options {
+	return longpoll.Options{
+		MaxBodyBytes: g.MaxFrameBytes, MaxBatch: l.MaxBatch, MaxSessions: l.MaxSessions,
+		SessionTimeout: l.SessionTimeout, OutboundLimit: g.OutboundLimit,
 	}
 }
 

@@ -34,9 +34,7 @@ func TestDocumentedDefaultsMatchCode(t *testing.T) {
 		t.Errorf("gateway defaults differ:\nfile %+v\ncode %+v", fromFile, code)
 	}
 	sh := c.Shards
-	fileShards := shard.Options{RingSize: sh.RingSize, BatchMax: sh.BatchMax, ReplayLimit: sh.ReplayLimit,
-		MaxReplayLimit: sh.MaxReplayLimit, DedupWindow: sh.DedupWindow, MaxConversations: sh.MaxConversations,
-		IdleConversation: sh.IdleConversation}
+	fileShards := c.ShardOptions()
 	var codeShards shard.Options
 	codeShards.EnsureDefaults()
 	codeShards.Shards, codeShards.SweepInterval, codeShards.Logger, codeShards.Now = 0, 0, nil, nil
@@ -55,6 +53,9 @@ func TestDocumentedDefaultsMatchCode(t *testing.T) {
 	codeMQTT.Store, codeMQTT.Now, codeMQTT.Pool, codeMQTT.Logger = nil, nil, nil, nil
 	if !c.MQTT.Enabled || !reflect.DeepEqual(fileMQTT, codeMQTT) {
 		t.Errorf("mqtt defaults differ (or mqtt disabled):\nfile %+v\ncode %+v", fileMQTT, codeMQTT)
+	}
+	if !c.MQTT.Bridge {
+		t.Error("mqtt.bridge is documented off; the bridge is on by default")
 	}
 	if err := codeMQTT.Validate(); err != nil {
 		t.Errorf("mqtt defaults invalid: %v", err)

@@ -19,7 +19,12 @@ import (
 	"time"
 
 	"github.com/kefu-im/kefu/engine"
+	"github.com/kefu-im/kefu/engine/api"
+	"github.com/kefu-im/kefu/engine/bridge"
+	"github.com/kefu-im/kefu/engine/longpoll"
 	"github.com/kefu-im/kefu/engine/mqtt"
+	"github.com/kefu-im/kefu/engine/webhook"
+	"github.com/kefu-im/kefu/internal/accounts"
 	"github.com/kefu-im/kefu/internal/sites"
 	"github.com/kefu-im/kefu/internal/token"
 	"github.com/kefu-im/kefu/shard"
@@ -36,8 +41,17 @@ type Server struct {
 	Store    *storage.Store
 	Router   *shard.Router
 	Engine   *engine.Engine
-	Broker   *mqtt.Broker // nil when mqtt.enabled is false
+	Broker   *mqtt.Broker   // nil when mqtt.enabled is false
+	Bridge   *bridge.Bridge // MQTT devices in conversations; nil when mqtt.bridge is false
+	// mqttDB keeps the broker's sessions and retained messages in Store.
+	mqttDB   *mqtt.PebbleStore
 	HTTP     *engine.HTTPServer
+	Accounts *accounts.Accounts // sites, agents, sessions, groups, canned replies, webhooks
+	Outbox   *webhook.Outbox    // durable webhook deliveries
+	API      *api.API           // REST API under /api/v1/
+	LongPoll *longpoll.Server   // HTTP long-poll under /lp/v1/; nil when longpoll.enabled is false
+	hooks    *csHooks
+	bgStop   context.CancelFunc
 	secrets  map[string][]byte
 	httpDone chan error
 }
@@ -80,13 +94,19 @@ func New(cfg Config, log *slog.Logger, mounts ...func(*http.ServeMux)) (*Server,
 	if err != nil {
 		return nil, err
 	}
-	s.Router, err = shard.New(shard.Options{
-		Shards: cfg.Shards.Count, RingSize: cfg.Shards.RingSize, BatchMax: cfg.Shards.BatchMax,
-		ReplayLimit: cfg.Shards.ReplayLimit, MaxReplayLimit: cfg.Shards.MaxReplayLimit,
-		DedupWindow: cfg.Shards.DedupWindow, MaxConversations: cfg.Shards.MaxConversations,
-		IdleConversation: cfg.Shards.IdleConversation,
-		Logger:           log.With("component", "shard"), Registerer: s.Registry,
-	}, s.Store)
+	if s.Accounts, err = accounts.New(accounts.Options{Store: s.Store}); err != nil {
+		_ = s.Store.Close()
+		return nil, err
+	}
+	if s.Outbox, err = webhook.New(s.Store, webhook.Options{Logger: log.With("component", "webhook"), Registerer: s.Registry}); err != nil {
+		_ = s.Store.Close()
+		return nil, err
+	}
+	s.hooks = newCSHooks(log.With("component", "cs"), s.Registry, s.Accounts, s.Outbox)
+	so := cfg.ShardOptions()
+	so.Logger, so.Registerer = log.With("component", "shard"), s.Registry
+	so.OnEvent, so.AgentName = s.hooks.onEvent, s.Accounts.AgentName
+	s.Router, err = shard.New(so, s.Store)
 	if err != nil {
 		_ = s.Store.Close()
 		return nil, err
@@ -97,7 +117,23 @@ func New(cfg Config, log *slog.Logger, mounts ...func(*http.ServeMux)) (*Server,
 		devices := auth.MQTTAuth(mo.AssignedIDPrefix)
 		mo.Authenticator, mo.Authorizer = devices, devices
 		mo.Logger, mo.Registerer = log.With("component", "mqtt"), s.Registry
+		if s.mqttDB, err = mqtt.NewPebbleStore(s.Store, mqtt.PebbleStoreOptions{MaxQueued: mo.MaxQueued,
+			Now: mo.Now, Logger: mo.Logger, Registerer: s.Registry}); err != nil {
+			_ = s.Store.Close()
+			return nil, err
+		}
+		mo.Store = s.mqttDB
+		if cfg.MQTT.Bridge {
+			if s.Bridge, err = bridge.New(bridge.Options{Store: s.Store, Router: s.Router,
+				MaxBodyBytes: cfg.Gateway.MaxBodyBytes, Logger: log.With("component", "bridge"), Registerer: s.Registry}); err != nil {
+				_ = s.mqttDB.Close()
+				_ = s.Store.Close()
+				return nil, err
+			}
+			mo.Bridge = s.Bridge
+		}
 		if s.Broker, err = mqtt.NewBroker(mo); err != nil {
+			_ = s.mqttDB.Close()
 			_ = s.Store.Close()
 			return nil, err
 		}
@@ -108,11 +144,29 @@ func New(cfg Config, log *slog.Logger, mounts ...func(*http.ServeMux)) (*Server,
 		PingInterval: g.PingInterval, IdleTimeout: g.IdleTimeout, Tick: g.Tick,
 		MaxFrameBytes: g.MaxFrameBytes, MaxBodyBytes: g.MaxBodyBytes, OutboundLimit: g.OutboundLimit,
 		AllowedOrigins: g.AllowedOrigins, Logger: log.With("component", "engine"), Registerer: s.Registry,
-		MQTT: s.Broker,
-	}, auth, s.Router)
+		MQTT: s.Broker, SiteOrigins: s.siteOrigins,
+	}, s.Accounts.Hello(auth), s.Router)
 	if err != nil {
 		_ = s.Store.Close()
 		return nil, err
+	}
+	ao := cfg.APIOptions()
+	ao.Accounts, ao.Store, ao.Conversations, ao.Desk, ao.Outbox = s.Accounts, s.Store, s.Router, s.Router.Desk(), s.Outbox
+	ao.Hello, ao.OriginAllowed = s.Accounts.Hello(auth), s.Engine.OriginAllowed
+	ao.Logger, ao.Registerer = log.With("component", "api"), s.Registry
+	if s.API, err = api.New(ao); err != nil {
+		_ = s.Store.Close()
+		return nil, err
+	}
+	mounts = append([]func(*http.ServeMux){s.API.Mount}, mounts...)
+	if cfg.LongPoll.Enabled {
+		lo := cfg.LongPoll.Options(cfg.Gateway)
+		lo.Handler, lo.Logger, lo.Registerer = s.Engine, log.With("component", "longpoll"), s.Registry
+		if s.LongPoll, err = longpoll.New(lo); err != nil {
+			_ = s.Store.Close()
+			return nil, err
+		}
+		mounts = append([]func(*http.ServeMux){s.LongPoll.Mount}, mounts...)
 	}
 	s.HTTP, err = engine.NewHTTPServer(engine.HTTPOptions{
 		Addr: cfg.HTTP.Addr, Pprof: cfg.HTTP.Pprof, Gatherer: s.Registry, Logger: log.With("component", "http"),
@@ -135,11 +189,46 @@ func New(cfg Config, log *slog.Logger, mounts ...func(*http.ServeMux)) (*Server,
 	return s, nil
 }
 
+// siteOrigins is engine.Options.SiteOrigins: a directory site's own
+// allowed origins (from the accounts cache; no storage read).
+func (s *Server) siteOrigins(site string) []string {
+	for _, st := range s.Accounts.Sites() {
+		if st.ID == site {
+			return st.Origins
+		}
+	}
+	return nil
+}
+
 // Start runs the shards, the reactor and the HTTP side.
 func (s *Server) Start() error {
 	s.Router.Start()
+	bg, stop := context.WithCancel(context.Background())
+	s.bgStop = stop
+	go s.hooks.runVisitors(bg)
+	if err := loadDirectory(bg, s.Accounts, s.Router.Desk(), s.log); err != nil {
+		s.log.Error("loading the directory into routing", "err", err)
+	}
+	if err := s.Accounts.AllWebhooks(func(site string, hooks []accounts.Webhook) error {
+		eps := make([]webhook.Endpoint, 0, len(hooks))
+		for i := range hooks {
+			eps = append(eps, hooks[i].Endpoint())
+		}
+		return s.Outbox.SetEndpoints(site, eps)
+	}); err != nil {
+		s.log.Error("loading webhook endpoints", "err", err)
+	}
+	if err := s.Outbox.Start(bg); err != nil {
+		s.log.Error("starting the webhook outbox", "err", err)
+	}
+	if s.Bridge != nil {
+		s.Bridge.Start(s.Broker)
+	}
 	if err := s.Engine.Start(); err != nil {
 		_ = s.Router.Stop(context.Background())
+		if s.Bridge != nil {
+			_ = s.Bridge.Close()
+		}
 		_ = s.Store.Close()
 		return err
 	}
@@ -163,8 +252,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Engine.Drain(ctx); err != nil {
 		s.log.Warn("drain deadline passed with connections open", "open", s.Engine.Connections())
 	}
+	if s.LongPoll != nil {
+		s.LongPoll.Close()
+	}
 	if err := s.Router.Stop(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("shards: %w", err))
+	}
+	s.Outbox.Stop()
+	s.API.Close()
+	if s.bgStop != nil {
+		s.bgStop()
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -172,8 +269,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("engine: %w", err))
 	}
 	if s.Broker != nil { // every MQTT connection is gone: save the sessions
+		if s.Bridge != nil { // the shards are done with the devices: their last records
+			_ = s.Bridge.Close()
+		}
 		if err := s.Broker.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("mqtt: %w", err))
+		}
+		if err := s.mqttDB.Close(); err != nil { // commit them before storage closes
+			errs = append(errs, fmt.Errorf("mqtt store: %w", err))
 		}
 	}
 	if err := s.HTTP.Shutdown(stopCtx); err != nil {

@@ -38,8 +38,17 @@ func WithAllowedOrigins(origins ...string) Option {
 	return func(c *server.Config) { c.Gateway.AllowedOrigins = origins }
 }
 
+// WithRouting turns the routing desk on (routing.enabled): conversations
+// start queued, agents are assigned, system messages, notices and queue
+// positions flow. Transport tests run without it, as a plain relay, so
+// that seqs and envelope sequences are exactly what the clients send.
+func WithRouting() Option {
+	return func(c *server.Config) { c.Routing.Enabled = true }
+}
+
 // Config returns the test configuration for dataDir: defaults with
-// loopback listeners on port 0, one site with a known secret, short ticks.
+// loopback listeners on port 0, one site with a known secret, short ticks,
+// routing off (see WithRouting).
 func Config(t testing.TB, dataDir string) server.Config {
 	cfg, err := server.DefaultConfig()
 	if err != nil {
@@ -53,6 +62,7 @@ func Config(t testing.TB, dataDir string) server.Config {
 	cfg.Gateway.AllowedOrigins = []string{"http://allowed.example"}
 	cfg.Shards.Count = 4
 	cfg.Sites = []server.SiteConfig{{ID: Site, Secret: Secret}}
+	cfg.Routing.Enabled = false
 	return cfg
 }
 
@@ -115,6 +125,12 @@ func AgentToken(user string) string {
 // VisitorToken mints a verified-visitor token for user.
 func VisitorToken(user string) string {
 	return token.Sign([]byte(Secret), Site, "visitor", user, time.Now().Add(time.Hour))
+}
+
+// ExpiredVisitorToken mints a correctly signed visitor token that expired
+// a minute ago.
+func ExpiredVisitorToken(user string) string {
+	return token.Sign([]byte(Secret), Site, "visitor", user, time.Now().Add(-time.Minute))
 }
 
 // DeviceToken mints the MQTT password of device (user name
