@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,8 +15,9 @@ import (
 // for transport, protocol and API).
 const sdkBudget = 6 << 10
 
-// distFiles are the files build.mjs writes.
-var distFiles = []string{"kefu.d.ts", "kefu.esm.js", "kefu.js", "kefu.min.js"}
+// distFiles are the files build.mjs writes, in sorted order (the agent
+// console's under console/).
+var distFiles = []string{"console/console.css", "console/console.js", "console/index.html", "kefu-widget.min.js", "kefu.d.ts", "kefu.esm.js", "kefu.js", "kefu.min.js"}
 
 func TestSizeBudget(t *testing.T) {
 	min, err := dist.ReadFile("dist/kefu.min.js")
@@ -38,14 +40,17 @@ func TestBuildMatchesSources(t *testing.T) {
 	dir := needNode(t)
 	out := t.TempDir()
 	runNode(t, dir, time.Minute, "build.mjs", "--outdir", out)
-	ents, err := os.ReadDir(filepath.Join(dir, "dist"))
+	var committed []string
+	err := fs.WalkDir(os.DirFS(filepath.Join(dir, "dist")), ".", func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			committed = append(committed, p)
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var committed []string
-	for _, e := range ents {
-		committed = append(committed, e.Name())
-	}
+	slices.Sort(committed)
 	if !slices.Equal(committed, distFiles) {
 		t.Errorf("dist holds %v, want %v", committed, distFiles)
 	}

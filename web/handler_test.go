@@ -13,7 +13,7 @@ func TestHandler(t *testing.T) {
 	h := NewHandler()
 	got := h.Files()
 	slices.Sort(got)
-	if want := []string{"/kefu.d.ts", "/kefu.esm.js", "/kefu.js", "/kefu.min.js"}; !slices.Equal(got, want) {
+	if want := []string{"/kefu-widget.min.js", "/kefu.d.ts", "/kefu.esm.js", "/kefu.js", "/kefu.min.js"}; !slices.Equal(got, want) {
 		t.Fatalf("Files() = %v, want %v", got, want)
 	}
 	min, _ := dist.ReadFile("dist/kefu.min.js")

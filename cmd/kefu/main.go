@@ -70,9 +70,25 @@ func run(args []string, stdout, stderr io.Writer) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sig)
+	gwPort := ""
+	if len(cfg.Gateway.Listeners) > 0 {
+		gwPort = portOf(cfg.Gateway.Listeners[0].Addr)
+	}
+	demo, err := web.NewDemo(web.DemoOptions{WebSocket: gwPort})
+	if err != nil {
+		return err
+	}
+	console, err := web.NewConsole(web.ConsoleOptions{WebSocket: gwPort})
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(cfg, log, func(mux *http.ServeMux) {
 		// The visitor SDK, embedded: <script src="http://HOST:7080/sdk/kefu.min.js">.
 		mux.Handle("GET /sdk/", http.StripPrefix("/sdk", web.NewHandler()))
+		// The demo H5 page with the widget, and the agent console.
+		mux.Handle("GET /demo/", http.StripPrefix("/demo", demo))
+		mux.Handle("GET /console/", http.StripPrefix("/console", console))
+		mux.Handle("GET /{$}", http.RedirectHandler("/demo/", http.StatusFound))
 	})
 	if err != nil {
 		return err
@@ -80,7 +96,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "kefu listening: gateway %s (WebSocket ws://HOST%s/ws, binary frames%s), http %s (/metrics /livez /readyz)\n",
+	fmt.Fprintf(stdout, "kefu listening: gateway %s (WebSocket ws://HOST%s/ws, binary frames%s), http %s (demo page /demo/, agent console /console/, /api/v1/, /metrics /livez /readyz)\n",
 		srv.GatewayAddr(0), portOf(srv.GatewayAddr(0).String()), mqttNote(srv), srv.HTTP.Addr())
 
 	s := <-sig

@@ -13,7 +13,7 @@ import (
 // LeakGrace is how long CheckGoroutineLeaks waits for goroutines that are
 // still winding down (a reader seeing its socket close, a timer callback)
 // before it calls them leaks.
-const LeakGrace = 3 * time.Second
+const LeakGrace = 10 * time.Second
 
 // ignoredStacks are goroutines that belong to the test binary, not to the
 // code under test: other tests (parallel ones run in testing.tRunner), the

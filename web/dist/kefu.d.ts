@@ -16,6 +16,18 @@ export interface Envelope {
   more?: boolean;
   limit?: number;
   event?: string;
+  /** OPEN: the visitor's tags (routing). */
+  tags?: string[];
+  /** JOINED: the assigned agent and its group. */
+  agent?: string;
+  group?: string;
+  /** RATE: 1..5 (the comment goes in body). */
+  rating?: number;
+  status?: string;
+  /** JOINED: "queued", "open" or "closed". */
+  state?: string;
+  /** JOINED and EVENT "queue": place in the queue, 1 = next. */
+  position?: number;
 }
 
 /**
@@ -100,6 +112,27 @@ export interface KefuError {
   fatal?: boolean;
 }
 
+/**
+ * Where the current conversation stands with routing: from JOINED, the
+ * "queue" events and the system messages (kind "event", JSON bodies).
+ * state is "" when the server says nothing about it.
+ */
+export interface KefuConversationState {
+  conversation: string;
+  /** "queued", "open", "closed", or "". */
+  state: string;
+  /** Place in the queue while queued, 1 = next. */
+  position?: number;
+  /** The assigned agent's id and display name (the name from the "assigned" or "transferred" message). */
+  agent?: string;
+  name?: string;
+  group?: string;
+  /** Who closed it: "v:…", "a:…" or "s:system". */
+  by?: string;
+  /** The visitor's rating, once given. */
+  rating?: number;
+}
+
 /** Payloads of the events a handler can subscribe to with Kefu.on. */
 export interface KefuEventMap {
   message: KefuMessage;
@@ -108,6 +141,72 @@ export interface KefuEventMap {
   open: { conversation: string };
   status: { status: KefuStatus; transport?: string };
   error: KefuError;
+  /** The current conversation's routing state changed. */
+  state: KefuConversationState;
+  /** Every envelope received, after the SDK handled it (history pages and replies included). */
+  envelope: Envelope;
+}
+
+/** Strings of the widget; "{n}" and "{name}" are replaced. Defaults are English. */
+export interface KefuWidgetTexts {
+  /** Launcher label (closed / open) and its unread count. Defaults "Open chat", "Close chat", "{n} unread". */
+  launcher: string;
+  close: string;
+  unread: string;
+  /** Panel title. Default "Chat with us" (or widget.title). */
+  title: string;
+  /** Subtitle when no agent is assigned. Default "We usually reply in a few minutes". */
+  subtitle: string;
+  end: string;
+  messages: string;
+  message: string;
+  placeholder: string;
+  send: string;
+  attach: string;
+  queue: string;
+  queued: string;
+  joined: string;
+  transferred: string;
+  requeued: string;
+  closed: string;
+  typing: string;
+  agent: string;
+  connecting: string;
+  reconnecting: string;
+  offline: string;
+  unavailable: string;
+  sending: string;
+  sent: string;
+  read: string;
+  failed: string;
+  retry: string;
+  uploading: string;
+  uploadFailed: string;
+  badType: string;
+  rate: string;
+  star: string;
+  comment: string;
+  submit: string;
+  skip: string;
+  rateFailed: string;
+  thanks: string;
+  again: string;
+}
+
+/** The chat widget: a launcher bubble, and a panel loaded when first opened. */
+export interface KefuWidgetOptions {
+  /** Accent color (any CSS color; also the --kefu-color custom property). Default #2454d6. */
+  color?: string;
+  /** Panel title. Default "Chat with us". */
+  title?: string;
+  /** First line shown in the panel, as from the team (not stored). Default none. */
+  greeting?: string;
+  /** Corner of the launcher. Default "right". */
+  position?: "right" | "left";
+  /** UI strings to replace. */
+  texts?: Partial<KefuWidgetTexts>;
+  /** URL of kefu-widget.min.js. Default: next to kefu.js. */
+  src?: string;
 }
 
 export interface KefuOptions {
@@ -125,11 +224,14 @@ export interface KefuOptions {
   onMessage?: (m: KefuMessage) => void;
   onEvent?: (e: KefuEvent) => void;
   /**
-   * The transport to use when WebSocket cannot connect ("fallbackAfter"
-   * failed attempts in a row); WebSocket is probed again while on it and
-   * used as soon as it connects. false: WebSocket only. Default: none.
+   * The transport when WebSocket cannot connect ("fallbackAfter" failed
+   * attempts in a row, an attempt failing when it gets no WELCOME within
+   * "timeout"): "auto", HTTP long-poll on the server's HTTP side (see
+   * api); or a transport factory. WebSocket is probed every "retryMax"
+   * while on it and used again as soon as it connects. "ws" or false:
+   * WebSocket only. "longpoll": long-poll only. Default "auto".
    */
-  fallback?: TransportFactory | false;
+  fallback?: "auto" | "ws" | "longpoll" | TransportFactory | false;
   /** Failed WebSocket attempts in a row before the fallback. Default 2. */
   fallbackAfter?: number;
   /** First reconnect delay, ms (doubled per failure, jittered). Default 500. */
@@ -142,15 +244,22 @@ export interface KefuOptions {
   timeout?: number;
   /** localStorage key prefix. Default "kefu". */
   storageKey?: string;
+  /**
+   * Show the chat widget (true: with its defaults). Kefu.open and
+   * Kefu.close then also open and close its panel. Default: no UI.
+   */
+  widget?: KefuWidgetOptions | boolean;
+  /** Origin of the server's HTTP side, for uploads and long-poll ("https://chat.example.com"). Default: where kefu.js was loaded from. */
+  api?: string;
 }
 
 export interface KefuAPI {
   readonly version: string;
   /** Starts (or restarts) the SDK; connects at once when a conversation or queued messages are stored. */
   init(options: KefuOptions): KefuAPI;
-  /** Connects and opens the stored conversation, or a new one. Resolves with its id. */
+  /** Connects and opens the stored conversation, or a new one. Resolves with its id. With the widget, also opens its panel. */
   open(): Promise<string>;
-  /** Disconnects and stops reconnecting; stored state and the queue stay. */
+  /** Disconnects and stops reconnecting; stored state and the queue stay. With the widget, closes its panel only (replies still arrive). */
   close(): void;
   /** Queues a text message and sends it as soon as possible; returns its client_msg_id. */
   send(text: string): string;
@@ -168,8 +277,21 @@ export interface KefuAPI {
   conversation(): string | undefined;
   /** Messages not yet acknowledged, oldest first. */
   pending(): KefuOutgoing[];
+  /**
+   * Sends a request envelope (an id is assigned) and resolves with its
+   * reply (ok, ack, joined, replay_end); an ERROR rejects with an Error
+   * carrying code, as does a connection that is not online ("offline") or
+   * lost before the reply. Examples: {type: "close", conversation},
+   * {type: "rate", conversation, rating, body}, {type: "open"} (a new
+   * conversation, which becomes the current one).
+   */
+  call(env: Envelope): Promise<Envelope>;
+  /** The current conversation's routing state, if known. */
+  state(): KefuConversationState | undefined;
   /** The WebSocket transport, for use in a fallback chain or a custom setup. */
   readonly websocket: TransportFactory;
+  /** The HTTP long-poll transport, likewise. */
+  readonly longpoll: TransportFactory;
 }
 
 /** The SDK: window.Kefu in the script builds, the default export of kefu.esm.js. */

@@ -76,6 +76,191 @@ var websocket = (o, h) => {
   };
 };
 
+// sdk/src/loader.ts
+var _a;
+var me = ((_a = document.currentScript) == null ? void 0 : _a.src) || import.meta.url || location.href;
+var CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
+var CSS = ".l{position:fixed;bottom:calc(20px + env(safe-area-inset-bottom,0px));right:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;display:grid;place-items:center;background:var(--kefu-color,#2454d6);box-shadow:0 4px 14px #0004;cursor:pointer}.l.left{right:auto;left:20px}.l svg{width:28px;fill:none;stroke:#fff;stroke-width:2}.b{position:absolute;top:-4px;right:-4px;min-width:20px;border-radius:10px;background:#d93025;color:#fff;font:600 12px/20px sans-serif}.b:empty{display:none}";
+var svgNS = "http://www.w3.org/2000/svg";
+var policy;
+function scriptURL(u) {
+  const tt = window.trustedTypes;
+  if (tt && !policy) policy = tt.createPolicy("kefu", { createScriptURL: (x) => x });
+  return policy ? policy.createScriptURL(u) : u;
+}
+function icon(d) {
+  const s2 = document.createElementNS(svgNS, "svg");
+  const p = document.createElementNS(svgNS, "path");
+  s2.setAttribute("viewBox", "0 0 24 24");
+  s2.setAttribute("aria-hidden", "true");
+  p.setAttribute("d", d);
+  s2.appendChild(p);
+  return s2;
+}
+function css(root, text) {
+  if (root.adoptedStyleSheets && "replaceSync" in CSSStyleSheet.prototype) {
+    const s2 = new CSSStyleSheet();
+    s2.replaceSync(text);
+    root.adoptedStyleSheets = root.adoptedStyleSheets.concat(s2);
+  } else {
+    const e = document.createElement("style");
+    e.textContent = text;
+    root.appendChild(e);
+  }
+}
+function launcher(k, o, emit2, seq) {
+  const w = typeof o.widget == "object" ? o.widget : {};
+  const t = w.texts || {};
+  const key = (o.storageKey || "kefu") + ":" + o.site + ":open";
+  const host = document.createElement("div");
+  const root = host.attachShadow({ mode: "open" });
+  const b = document.createElement("button");
+  const badge = document.createElement("span");
+  let view;
+  let loading = false;
+  let shown = false;
+  let unread = 0;
+  host.id = "kefu-widget";
+  if (w.color) host.style.setProperty("--kefu-color", w.color);
+  css(root, CSS);
+  b.type = "button";
+  b.className = "l" + (w.position == "left" ? " left" : "");
+  b.setAttribute("aria-haspopup", "dialog");
+  b.setAttribute("aria-expanded", "false");
+  badge.className = "b";
+  badge.setAttribute("aria-hidden", "true");
+  b.append(icon(CHAT), badge);
+  root.appendChild(b);
+  const label = () => {
+    badge.textContent = unread ? String(unread) : "";
+    b.setAttribute("aria-label", (shown ? t.close || "Close chat" : t.launcher || "Open chat") + (unread ? ", " + (t.unread || "{n} unread").replace("{n}", String(unread)) : ""));
+  };
+  label();
+  const attach = () => document.body.appendChild(host);
+  if (document.body) attach();
+  else addEventListener("DOMContentLoaded", attach);
+  const off = k.on("message", (m) => {
+    if (!shown && !m.mine && m.kind != "event") {
+      unread++;
+      label();
+    }
+  });
+  const h = { kefu: k, o, w, api: o.api || new URL(me).origin, root, launcher: b, seq, css, icon, close: () => l.close() };
+  const load2 = (focus) => {
+    if (view || loading) return;
+    const ready = () => {
+      loading = false;
+      b.removeAttribute("aria-busy");
+      view = window.KefuWidget(h);
+      if (shown) view.show(focus);
+    };
+    loading = true;
+    b.setAttribute("aria-busy", "true");
+    if (window.KefuWidget) return ready();
+    const s2 = document.createElement("script");
+    const u = w.src || new URL("kefu-widget.min.js", me).href;
+    s2.onerror = () => {
+      loading = false;
+      b.removeAttribute("aria-busy");
+      l.close();
+      emit2("error", { code: "widget_failed", message: "kefu: cannot load " + u, retryable: true });
+    };
+    try {
+      s2.src = scriptURL(u);
+    } catch (_) {
+      return s2.onerror(u);
+    }
+    s2.async = true;
+    s2.onload = ready;
+    document.head.appendChild(s2);
+  };
+  const l = {
+    open(focus) {
+      shown = true;
+      unread = 0;
+      put(key, "1");
+      b.setAttribute("aria-expanded", "true");
+      label();
+      if (view) view.show(focus);
+      else load2(focus);
+    },
+    close() {
+      const was = shown;
+      shown = false;
+      put(key, "");
+      b.setAttribute("aria-expanded", "false");
+      label();
+      if (view) view.hide();
+      if (was) b.focus();
+    },
+    destroy() {
+      off();
+      if (view) view.destroy();
+      removeEventListener("DOMContentLoaded", attach);
+      host.remove();
+    }
+  };
+  b.onclick = () => shown ? l.close() : l.open(true);
+  if (get(key) == "1") l.open(false);
+  return l;
+}
+
+// sdk/src/longpoll.ts
+var BATCH = 32;
+var CHARS = 2e4;
+var longpoll = (o, h) => {
+  const base = new URL("/lp/v1/", o.api || me).href;
+  let sid = "";
+  let next = 0;
+  let done = false;
+  let busy = false;
+  const q = [];
+  const end = (code, reason) => {
+    if (done) return;
+    done = true;
+    if (sid) fetch(base + "close", { method: "POST", headers: { "X-Kefu-Session": sid }, keepalive: true }).catch(() => {
+    });
+    h.close(code, reason);
+  };
+  const fail2 = (x) => end(x == 401 ? 1008 : 1006, "longpoll: " + x);
+  const call = (path, body) => fetch(base + path, { method: body && "POST", headers: { "X-Kefu-Session": sid }, body }).then(async (r) => {
+    const j = await r.json().catch(() => ({}));
+    sid = sid || j.session;
+    next = j.next || next;
+    for (const e of j.envelopes || []) if (!done) h.message(e);
+    if (!r.ok) throw r.status;
+  });
+  const poll = () => !done && call("poll?wait=25&ack=" + next).then(poll, fail2);
+  const flush = () => {
+    if (busy || !sid || !q.length || done) return;
+    let n = 0;
+    let k = 0;
+    while (k < q.length && k < BATCH && (n += q[k].length) < CHARS) k++;
+    busy = true;
+    call("send", "[" + q.splice(0, k || 1) + "]").then(() => {
+      busy = false;
+      flush();
+    }, fail2);
+  };
+  Promise.resolve().then(() => done || h.open());
+  return {
+    kind: "longpoll",
+    send: (e) => {
+      if (done) return;
+      q.push(JSON.stringify(e));
+      if (!sid && !busy) {
+        busy = true;
+        call("connect", q.shift()).then(() => {
+          busy = false;
+          poll();
+          flush();
+        }, fail2);
+      } else flush();
+    },
+    close: () => end(1e3, "client")
+  };
+};
+
 // sdk/src/session.ts
 var VERSION = "1.0.0";
 var Session = class {
@@ -107,7 +292,7 @@ var Session = class {
     this.pinged = 0;
     this.typed = 0;
     this.waiters = [];
-    const o = this.o = { fallbackAfter: 2, retryMin: 500, retryMax: 3e4, heartbeat: 3e4, timeout: 1e4, storageKey: "kefu" };
+    const o = this.o = { fallback: "auto", fallbackAfter: 2, retryMin: 500, retryMax: 3e4, heartbeat: 3e4, timeout: 1e4, storageKey: "kefu" };
     for (const k in opts) {
       const v = opts[k];
       if (v != null) o[k] = v;
@@ -185,7 +370,7 @@ var Session = class {
     clearTimeout(this.timer);
     this.timer = void 0;
     if (this.t || this.st == "closed") return;
-    const f = this.ti && this.o.fallback || websocket;
+    const f = this.o.fallback == "longpoll" ? longpoll : this.ti && this.alt() || websocket;
     const t = f(this.o, {
       open: () => {
         if (this.t == t)
@@ -237,7 +422,7 @@ var Session = class {
         message: t.kind + " closed before welcome: " + code + " " + reason,
         retryable: true
       });
-      if (this.o.fallback && ++this.fails >= this.o.fallbackAfter) {
+      if (this.alt() && ++this.fails >= this.o.fallbackAfter) {
         this.ti ^= 1;
         this.fails = 0;
       }
@@ -295,6 +480,7 @@ var Session = class {
       case "goaway":
         this.drop();
     }
+    this.emit("envelope", e);
   }
   sendOpen() {
     const c = this.d.c;
@@ -394,6 +580,11 @@ var Session = class {
         this.req({ type: "send", conversation: m.c, client_msg_id: m.i, kind: "text", body: m.b }, m.i);
       }
   }
+  /** alt is the transport to fall back to from WebSocket, if any. */
+  alt() {
+    const f = this.o.fallback;
+    return typeof f == "function" ? f : f == "auto" ? longpoll : void 0;
+  }
   /** While on the fallback, probe WebSocket now and then and go back to it when it connects. */
   probeLater() {
     clearTimeout(this.probe);
@@ -430,6 +621,7 @@ var Session = class {
     this.d.s[c] = k;
     this.save();
   }
+  /** req sends e as a request: a fresh id, answered within the timeout or the connection is deemed dead. */
   req(e, i) {
     e.id = ++this.n;
     this.pend[e.id] = { t: e.type, at: Date.now(), i };
@@ -450,6 +642,50 @@ var Session = class {
   settleWaiters(err) {
     for (const w of this.waiters) w[1](err);
     this.waiters = [];
+  }
+};
+
+// sdk/src/state.ts
+var Tracker = class {
+  constructor() {
+    /** The seq the current state is as of. */
+    this.at = 0;
+  }
+  /** see applies e if it concerns conversation c; it returns the new state when something changed. */
+  see(e, c) {
+    if (!c || e.conversation != c) return;
+    if (!this.cur || this.cur.conversation != c) this.reset();
+    const x = this.cur || { conversation: c, state: "" };
+    const seq = e.seq || 0;
+    let p;
+    if (e.type == "joined") {
+      this.at = Math.max(this.at, seq);
+      p = { state: e.state || x.state, agent: e.agent, group: e.group, position: e.position, name: e.agent == x.agent ? x.name : void 0 };
+    } else if (e.event == "queue") p = { state: "queued", position: e.position };
+    else if (e.type == "message" && e.kind == "event") {
+      let b;
+      try {
+        b = JSON.parse(e.body || "");
+      } catch (_) {
+        return;
+      }
+      const t = b.type;
+      const who = t == "assigned" || t == "transferred";
+      if (t == "rated") p = { rating: b.rating };
+      else if (seq <= this.at) p = who && b.agent == x.agent ? { name: b.name } : void 0;
+      else {
+        this.at = seq;
+        p = who ? { state: "open", agent: b.agent, name: b.name, position: void 0 } : t == "queued" ? { state: "queued", group: b.group, agent: void 0, name: void 0 } : t == "closed" ? { state: "closed", by: b.by, position: void 0 } : void 0;
+      }
+    }
+    if (!p) return;
+    const y = Object.assign({}, x, p);
+    if (JSON.stringify(y) != JSON.stringify(this.cur)) return this.cur = y;
+  }
+  /** reset forgets the state (a new conversation starts from zero). */
+  reset() {
+    this.cur = void 0;
+    this.at = 0;
   }
 };
 
@@ -479,6 +715,28 @@ function need() {
   return s;
 }
 var unhook = [];
+var wid;
+var track = new Tracker();
+var calls = {};
+function fail(code, message) {
+  return Object.assign(new Error("kefu: " + code + (message ? ": " + message : "")), { code });
+}
+on("envelope", (e) => {
+  const w = e.id ? calls[e.id] : void 0;
+  if (w && e.type != "message") {
+    delete calls[e.id];
+    if (e.type == "error") w[1](fail(e.error && e.error.code || "internal", e.error && e.error.message || ""));
+    else w[0](e);
+  }
+  const st = s && track.see(e, s.d.c);
+  if (st) emit("state", st);
+});
+on("status", (x) => {
+  if (x.status == "online") return;
+  const c = calls;
+  calls = {};
+  for (const k in c) c[k][1](fail("offline", ""));
+});
 var Kefu = {
   version: VERSION,
   init(o) {
@@ -488,11 +746,18 @@ var Kefu = {
     unhook = [];
     if (o.onMessage) unhook.push(on("message", o.onMessage));
     if (o.onEvent) unhook.push(on("event", o.onEvent));
+    if (wid) wid.destroy();
+    track.reset();
     s = new Session(o, emit);
+    wid = o.widget ? launcher(Kefu, o, emit, () => s && s.d.s[s.d.c] || 0) : void 0;
     return Kefu;
   },
-  open: () => need().open(),
-  close: () => s && s.close(),
+  open() {
+    const p = need().open();
+    if (wid) wid.open(true);
+    return p;
+  },
+  close: () => wid ? wid.close() : s && s.close(),
   send: (text) => need().send(text),
   typing: () => need().typing(),
   read: (seq) => need().read(seq),
@@ -501,7 +766,17 @@ var Kefu = {
   user: () => s ? s.user : "",
   conversation: () => s && s.d.c,
   pending: () => s ? s.d.q.map((m) => ({ clientMsgId: m.i, conversation: m.c, body: m.b })) : [],
-  websocket
+  call(e) {
+    const x = need();
+    return new Promise((res, rej) => {
+      if (x.st != "online") return rej(fail("offline", ""));
+      x.req(e);
+      calls[e.id] = [res, rej];
+    });
+  },
+  state: () => s && track.cur && track.cur.conversation == s.d.c ? track.cur : void 0,
+  websocket,
+  longpoll
 };
 var index_default = Kefu;
 export {

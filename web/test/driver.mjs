@@ -3,11 +3,15 @@
 // line on stdin and writes one JSON answer per line on stdout:
 //
 //   {"id":1,"op":"page","page":"visitor","url":"http://..."}  new context (fresh storage), open url
+//                                                   (optional "width","height": viewport, default 420x640)
 //   {"id":2,"op":"goto","page":"visitor","url":"http://..."}  navigate (same storage)
 //   {"id":3,"op":"eval","page":"visitor","expr":"..."}        value of a JS expression (awaited)
 //   {"id":4,"op":"wait","page":"visitor","expr":"...","ms":N}  wait until the expression is truthy
-//   {"id":5,"op":"shot","page":"visitor","path":"/tmp/x.png"}  screenshot
+//   {"id":5,"op":"shot","page":"visitor","path":"/tmp/x.png"}  screenshot (of the whole page; "viewport":true: what is on screen)
 //   {"id":6,"op":"logs","page":"visitor"}                      console and WebSocket errors so far
+//   {"id":7,"op":"press","page":"visitor","key":"Shift+Tab"}   a key press (trusted keyboard input)
+//   {"id":8,"op":"type","page":"visitor","text":"hello"}       types into the focused element
+//   {"id":9,"op":"click","page":"visitor","selector":"css"}    a real click (CSS pierces open shadow roots)
 //   → {"id":N,"ok":true,"value":...} or {"id":N,"ok":false,"error":"..."}
 //
 // The first line written is {"ready":true,"browser":"<version>"}. End of
@@ -23,8 +27,8 @@ const browser = await chromium.launch({
 });
 const pages = new Map();
 
-async function newPage(name) {
-  const context = await browser.newContext({ viewport: { width: 420, height: 640 } });
+async function newPage(name, width, height) {
+  const context = await browser.newContext({ viewport: { width: width || 420, height: height || 640 } });
   const page = await context.newPage();
   const logs = [];
   page.on("console", (m) => logs.push(`console.${m.type()}: ${m.text()}`));
@@ -47,7 +51,7 @@ async function run(c) {
   switch (c.op) {
     case "page": {
       if (pages.has(c.page)) await pages.get(c.page).context.close();
-      const p = await newPage(c.page);
+      const p = await newPage(c.page, c.width, c.height);
       await p.page.goto(c.url);
       return null;
     }
@@ -69,10 +73,19 @@ async function run(c) {
       }
     }
     case "shot":
-      await get(c.page).page.screenshot({ path: c.path, fullPage: true });
+      await get(c.page).page.screenshot({ path: c.path, fullPage: !c.viewport });
       return null;
     case "logs":
       return get(c.page).logs;
+    case "press":
+      await get(c.page).page.keyboard.press(c.key);
+      return null;
+    case "type":
+      await get(c.page).page.keyboard.type(c.text);
+      return null;
+    case "click":
+      await get(c.page).page.locator(c.selector).click();
+      return null;
     default:
       throw new Error(`unknown op ${c.op}`);
   }

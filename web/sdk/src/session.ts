@@ -13,6 +13,7 @@ import type {
 } from "./types";
 import { get, load, put, rid, type Saved } from "./store";
 import { websocket } from "./ws";
+import { longpoll } from "./longpoll";
 
 export const VERSION = "1.0.0";
 
@@ -66,7 +67,7 @@ export class Session {
 
   constructor(opts: KefuOptions, emit: Emit) {
     // Defaults for the options left out (or given as undefined or null).
-    const o: KefuOptions = (this.o = { fallbackAfter: 2, retryMin: 500, retryMax: 30000, heartbeat: 30000, timeout: 10000, storageKey: "kefu" } as KefuOptions);
+    const o: KefuOptions = (this.o = { fallback: "auto", fallbackAfter: 2, retryMin: 500, retryMax: 30000, heartbeat: 30000, timeout: 10000, storageKey: "kefu" } as KefuOptions);
     for (const k in opts) {
       const v = opts[k as keyof KefuOptions];
       if (v != null) (o as unknown as Record<string, unknown>)[k] = v;
@@ -154,7 +155,7 @@ export class Session {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.t || this.st == "closed") return;
-    const f: TransportFactory = (this.ti && this.o.fallback) || websocket;
+    const f: TransportFactory = this.o.fallback == "longpoll" ? longpoll : (this.ti && this.alt()) || websocket;
     const t: Transport = f(this.o, {
       open: () => {
         if (this.t == t)
@@ -211,7 +212,7 @@ export class Session {
         retryable: true,
       });
       // Keeps failing: try the other transport.
-      if (this.o.fallback && ++this.fails >= (this.o.fallbackAfter as number)) {
+      if (this.alt() && ++this.fails >= (this.o.fallbackAfter as number)) {
         this.ti ^= 1;
         this.fails = 0;
       }
@@ -272,6 +273,7 @@ export class Session {
       case "goaway":
         this.drop();
     }
+    this.emit("envelope", e);
   }
 
   private sendOpen(): void {
@@ -385,6 +387,12 @@ export class Session {
       }
   }
 
+  /** alt is the transport to fall back to from WebSocket, if any. */
+  private alt(): TransportFactory | undefined {
+    const f = this.o.fallback;
+    return typeof f == "function" ? f : f == "auto" ? longpoll : undefined;
+  }
+
   /** While on the fallback, probe WebSocket now and then and go back to it when it connects. */
   private probeLater(): void {
     clearTimeout(this.probe);
@@ -423,7 +431,8 @@ export class Session {
     this.save();
   }
 
-  private req(e: Envelope, i?: string): void {
+  /** req sends e as a request: a fresh id, answered within the timeout or the connection is deemed dead. */
+  req(e: Envelope, i?: string): void {
     e.id = ++this.n;
     this.pend[e.id] = { t: e.type, at: Date.now(), i };
     this.out(e);

@@ -1,8 +1,8 @@
 // Test page of the browser tests: renders what the SDK reports, always with
 // textContent, and records it in window.T for the Go test to read. The
 // query string configures init: endpoint (required), site, retryMax,
-// heartbeat, timeout, and fallback=URL to plug in a second WebSocket route
-// as the fallback transport.
+// heartbeat, timeout, mode and api (long-poll), and fallback=URL to plug in
+// a second WebSocket route as the fallback transport.
 (function () {
   var q = new URLSearchParams(location.search);
   var log = document.getElementById("log");
@@ -38,6 +38,10 @@
       document.getElementById("foot").textContent = e.sender + " " + e.event + (e.seq ? " " + e.seq : "");
     },
   };
+  // mode: the fallback option as a string ("auto", "ws", "longpoll"); api:
+  // the server's HTTP side (long-poll).
+  if (q.get("mode")) opts.fallback = q.get("mode");
+  if (q.get("api")) opts.api = q.get("api");
   var fb = q.get("fallback");
   if (fb) {
     opts.fallback = function (o, h) {
