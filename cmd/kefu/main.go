@@ -70,9 +70,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sig)
+	// The pages connect to the first gateway listener's port (a port 0
+	// listener is only known once bound: the pages then use /ws on their
+	// own host, as behind a reverse proxy).
 	gwPort := ""
 	if len(cfg.Gateway.Listeners) > 0 {
-		gwPort = portOf(cfg.Gateway.Listeners[0].Addr)
+		if p := portOf(cfg.Gateway.Listeners[0].Addr); p != ":0" {
+			gwPort = p
+		}
 	}
 	demo, err := web.NewDemo(web.DemoOptions{WebSocket: gwPort})
 	if err != nil {
