@@ -35,6 +35,7 @@ type Desk struct {
 	reqs     []Request
 	agents   map[agentKey]*presence
 	bySite   map[string]map[string]*presence
+	members  map[string]map[string][]*presence // site → group → agents in it
 	sites    map[string]bool
 	nextTick time.Time
 	bufs     [][]byte
@@ -44,8 +45,9 @@ type agentKey struct{ site, id string }
 
 // presence is one agent's live connections and chosen status.
 type presence struct {
-	sinks []Sink
-	away  bool // set to away (or offline) by hand: connections do not make it online
+	sinks  []Sink
+	away   bool     // set to away (or offline) by hand: connections do not make it online
+	groups []string // the agent's groups, as last given to the routing
 }
 
 func newDesk(r *Router) (*Desk, error) {
@@ -55,12 +57,13 @@ func newDesk(r *Router) (*Desk, error) {
 	}
 	return &Desk{
 		r: r, opts: &r.opts, rt: rt,
-		q:      ring.NewMPSC[Request](r.opts.DeskRingSize),
-		note:   ring.NewNotifier(),
-		reqs:   make([]Request, 0, 256),
-		agents: make(map[agentKey]*presence),
-		bySite: make(map[string]map[string]*presence),
-		sites:  make(map[string]bool),
+		q:       ring.NewMPSC[Request](r.opts.DeskRingSize),
+		note:    ring.NewNotifier(),
+		reqs:    make([]Request, 0, 256),
+		agents:  make(map[agentKey]*presence),
+		bySite:  make(map[string]map[string]*presence),
+		members: make(map[string]map[string][]*presence),
+		sites:   make(map[string]bool),
 	}, nil
 }
 
@@ -133,6 +136,9 @@ func (d *Desk) RemoveAgent(ctx context.Context, site, id string) error {
 	return d.do(ctx, func(d *Desk) error {
 		var err error
 		d.evs, err = d.rt.RemoveAgent(d.evs[:0], site, id)
+		if p := d.agents[agentKey{site, id}]; p != nil && err == nil {
+			d.setGroups(site, p, nil)
+		}
 		d.apply()
 		return err
 	})
@@ -171,8 +177,44 @@ func (d *Desk) setAgent(a routing.Agent) error {
 	a.Status = d.statusOf(a.Site, a.ID)
 	var err error
 	d.evs, err = d.rt.SetAgent(d.evs[:0], a, d.r.opts.Now())
+	if err == nil {
+		d.setGroups(a.Site, d.presenceOf(a.Site, a.ID), a.Groups)
+	}
 	d.apply()
 	return err
+}
+
+// setGroups records p's groups and keeps the per-group member index.
+func (d *Desk) setGroups(site string, p *presence, groups []string) {
+	m := d.members[site]
+	if m == nil {
+		m = make(map[string][]*presence)
+		d.members[site] = m
+	}
+	for _, g := range p.groups {
+		m[g] = slices.DeleteFunc(m[g], func(x *presence) bool { return x == p })
+	}
+	p.groups = slices.Clone(groups)
+	for _, g := range p.groups {
+		m[g] = append(m[g], p)
+	}
+}
+
+// presenceOf returns an agent's presence record, made on first use.
+func (d *Desk) presenceOf(site, id string) *presence {
+	k := agentKey{site, id}
+	p := d.agents[k]
+	if p == nil {
+		p = &presence{}
+		d.agents[k] = p
+		m := d.bySite[site]
+		if m == nil {
+			m = make(map[string]*presence)
+			d.bySite[site] = m
+		}
+		m[id] = p
+	}
+	return p
 }
 
 // statusOf is the status presence gives an agent.
@@ -259,18 +301,7 @@ func (d *Desk) handle(req *Request, now time.Time) {
 // join the site's default group with Options.DefaultCapacity.
 func (d *Desk) connect(req *Request, now time.Time) {
 	who := req.Who
-	k := agentKey{who.Site, who.User}
-	p := d.agents[k]
-	if p == nil {
-		p = &presence{}
-		d.agents[k] = p
-		m := d.bySite[who.Site]
-		if m == nil {
-			m = make(map[string]*presence)
-			d.bySite[who.Site] = m
-		}
-		m[who.User] = p
-	}
+	p := d.presenceOf(who.Site, who.User)
 	if !slices.ContainsFunc(p.sinks, func(s Sink) bool { return s.ID() == req.Sink.ID() }) {
 		p.sinks = append(p.sinks, req.Sink)
 	}
@@ -537,27 +568,31 @@ func (d *Desk) notifyGroup(ev *routing.Event, pos int) {
 	if pos > 0 {
 		n.State = "queued"
 	}
-	for id, p := range d.bySite[ev.Site] {
-		if len(p.sinks) == 0 {
-			continue
-		}
-		a, ok := d.rt.Agent(ev.Site, id)
-		if !ok || !slices.Contains(a.Groups, ev.Group) {
-			continue
-		}
+	var enc [wire.NumFormats][]byte // encoded once per format, shared by every sink
+	for _, p := range d.members[ev.Site][ev.Group] {
 		for _, s := range p.sinks {
-			d.write(s, n)
+			f := s.Format()
+			if enc[f] == nil {
+				enc[f] = d.encode(s, n)
+			}
+			d.bufs = append(d.bufs[:0], enc[f])
+			s.Write(d.bufs)
+			d.bufs[0] = nil
 		}
 	}
 }
 
-// write queues env for s; flushOut hands everything over.
-func (d *Desk) write(s Sink, env *proto.Envelope) {
+func (d *Desk) encode(s Sink, env *proto.Envelope) []byte {
 	b, err := wire.Append(nil, s.Format(), env, nil)
 	if err != nil {
 		panic("BUG: encoding a desk envelope: " + err.Error())
 	}
-	d.bufs = append(d.bufs[:0], b)
+	return b
+}
+
+// write queues env for s; flushOut hands everything over.
+func (d *Desk) write(s Sink, env *proto.Envelope) {
+	d.bufs = append(d.bufs[:0], d.encode(s, env))
 	s.Write(d.bufs)
 	d.bufs[0] = nil
 }
