@@ -13,6 +13,7 @@ import (
 	"github.com/kefu-im/kefu/engine"
 	"github.com/kefu-im/kefu/engine/longpoll"
 	"github.com/kefu-im/kefu/engine/mqtt"
+	"github.com/kefu-im/kefu/engine/webhook"
 	"github.com/kefu-im/kefu/shard"
 	"github.com/kefu-im/kefu/shard/routing"
 	"gopkg.in/yaml.v3"
@@ -28,6 +29,7 @@ type Config struct {
 	Gateway      GatewayConfig  `yaml:"gateway"`
 	Shards       ShardConfig    `yaml:"shards"`
 	Routing      RoutingConfig  `yaml:"routing"`
+	Webhooks     WebhookConfig  `yaml:"webhooks"`
 	Storage      StorageConfig  `yaml:"storage"`
 	MQTT         MQTTConfig     `yaml:"mqtt"`
 	LongPoll     LongPollConfig `yaml:"longpoll"`
@@ -81,6 +83,23 @@ type RoutingConfig struct {
 	AffinityEntries int           `yaml:"affinity_entries"`
 	VirtualNodes    int           `yaml:"virtual_nodes"`
 	DeskRingSize    int           `yaml:"desk_ring_size"`
+}
+
+// WebhookConfig is the `webhooks` section: delivery of the durable
+// webhook outbox (engine/webhook.Options).
+type WebhookConfig struct {
+	Timeout      time.Duration `yaml:"timeout"`
+	BackoffBase  time.Duration `yaml:"backoff_base"`
+	BackoffMax   time.Duration `yaml:"backoff_max"`
+	MaxAttempts  int           `yaml:"max_attempts"`
+	Concurrency  int           `yaml:"concurrency"`
+	PollInterval time.Duration `yaml:"poll_interval"`
+}
+
+// Options maps the section onto the outbox's options.
+func (w WebhookConfig) Options() webhook.Options {
+	return webhook.Options{Timeout: w.Timeout, BackoffBase: w.BackoffBase, BackoffMax: w.BackoffMax,
+		MaxAttempts: w.MaxAttempts, Concurrency: w.Concurrency, PollInterval: w.PollInterval}
 }
 
 // ShardOptions lays the shards and routing sections over shard.Options.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kefu-im/kefu/engine"
 	"github.com/kefu-im/kefu/engine/mqtt"
+	"github.com/kefu-im/kefu/engine/webhook"
 	"github.com/kefu-im/kefu/shard"
 	"github.com/kefu-im/kefu/storage"
 )
@@ -40,6 +41,13 @@ func TestDocumentedDefaultsMatchCode(t *testing.T) {
 	codeShards.Shards, codeShards.SweepInterval, codeShards.Logger, codeShards.Now = 0, 0, nil, nil
 	if sh.Count != 0 || !reflect.DeepEqual(fileShards, codeShards) {
 		t.Errorf("shard defaults differ:\nfile %+v\ncode %+v", fileShards, codeShards)
+	}
+	wh := c.Webhooks.Options()
+	var codeWH webhook.Options
+	codeWH.EnsureDefaults()
+	codeWH.Logger, codeWH.Now, codeWH.UserAgent = nil, nil, ""
+	if !reflect.DeepEqual(wh, codeWH) {
+		t.Errorf("webhook defaults differ:\nfile %+v\ncode %+v", wh, codeWH)
 	}
 	var st storage.Options
 	st.Dir = "x"

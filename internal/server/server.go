@@ -98,7 +98,9 @@ func New(cfg Config, log *slog.Logger, mounts ...func(*http.ServeMux)) (*Server,
 		_ = s.Store.Close()
 		return nil, err
 	}
-	if s.Outbox, err = webhook.New(s.Store, webhook.Options{Logger: log.With("component", "webhook"), Registerer: s.Registry}); err != nil {
+	wo := cfg.Webhooks.Options()
+	wo.Logger, wo.Registerer = log.With("component", "webhook"), s.Registry
+	if s.Outbox, err = webhook.New(s.Store, wo); err != nil {
 		_ = s.Store.Close()
 		return nil, err
 	}
