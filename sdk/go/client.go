@@ -446,7 +446,7 @@ func (c *Client) dispatch(env *pb.Envelope) {
 		c.mu.Unlock()
 		c.push(env)
 	case pb.Type_TYPE_WELCOME, pb.Type_TYPE_JOINED, pb.Type_TYPE_ACK,
-		pb.Type_TYPE_REPLAY_END, pb.Type_TYPE_ERROR, pb.Type_TYPE_PONG:
+		pb.Type_TYPE_REPLAY_END, pb.Type_TYPE_ERROR, pb.Type_TYPE_PONG, pb.Type_TYPE_OK:
 		if env.Id != 0 {
 			c.mu.Lock()
 			cl := c.takeLocked(env.Id)
@@ -467,7 +467,7 @@ func (c *Client) dispatch(env *pb.Envelope) {
 		c.goaway = true
 		c.mu.Unlock()
 		c.push(env)
-	case pb.Type_TYPE_EVENT:
+	case pb.Type_TYPE_EVENT, pb.Type_TYPE_NOTICE, pb.Type_TYPE_STATUS:
 		c.push(env)
 	default:
 		// Unknown or client-only types: skipped (docs/protocol-frame.md §8).

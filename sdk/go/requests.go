@@ -34,6 +34,8 @@ func replyType(t pb.Type) pb.Type {
 		return pb.Type_TYPE_REPLAY_END
 	case pb.Type_TYPE_PING:
 		return pb.Type_TYPE_PONG
+	case pb.Type_TYPE_CLOSE, pb.Type_TYPE_CLAIM, pb.Type_TYPE_TRANSFER, pb.Type_TYPE_STATUS, pb.Type_TYPE_RATE:
+		return pb.Type_TYPE_OK
 	}
 	return 0
 }
@@ -242,6 +244,44 @@ func discardReply(*pb.Envelope, error) {}
 // comes back as an ERROR on the push stream. The error is the write's.
 func (c *Client) Event(conversation, name string, seq uint64) error {
 	return c.start(nil, &req{typ: pb.Type_TYPE_EVENT, conv: conversation, event: name, seq: seq}, nil)
+}
+
+// CloseConversation closes conversation (the visitor's, or any of the site's for an
+// agent); the reply is OK.
+func (c *Client) CloseConversation(ctx context.Context, conversation string) (*pb.Envelope, error) {
+	return c.simple(ctx, &pb.Envelope{Type: pb.Type_TYPE_CLOSE, Conversation: conversation})
+}
+
+// Claim takes conversation from a queue of the agent's groups (""
+// = the longest waiting); the OK names the conversation.
+func (c *Client) Claim(ctx context.Context, conversation string) (*pb.Envelope, error) {
+	return c.simple(ctx, &pb.Envelope{Type: pb.Type_TYPE_CLAIM, Conversation: conversation})
+}
+
+// Transfer hands conversation to agent, or to the queue of group (give
+// exactly one).
+func (c *Client) Transfer(ctx context.Context, conversation, agent, group string) (*pb.Envelope, error) {
+	return c.simple(ctx, &pb.Envelope{Type: pb.Type_TYPE_TRANSFER, Conversation: conversation, Agent: agent, Group: group})
+}
+
+// SetStatus sets the agent's status: "online" or "away".
+func (c *Client) SetStatus(ctx context.Context, status string) (*pb.Envelope, error) {
+	return c.simple(ctx, &pb.Envelope{Type: pb.Type_TYPE_STATUS, Status: status})
+}
+
+// Rate rates a closed conversation 1..5 with an optional comment.
+func (c *Client) Rate(ctx context.Context, conversation string, rating uint32, comment string) (*pb.Envelope, error) {
+	return c.simple(ctx, &pb.Envelope{Type: pb.Type_TYPE_RATE, Conversation: conversation, Rating: rating, Body: comment})
+}
+
+// simple sends a request whose reply is OK, and returns it (an ERROR
+// reply is an *Error).
+func (c *Client) simple(ctx context.Context, env *pb.Envelope) (*pb.Envelope, error) {
+	p, err := c.Request(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return p.End, nil
 }
 
 // Leave unsubscribes this connection from conversation. There is no reply
