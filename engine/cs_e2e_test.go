@@ -211,6 +211,21 @@ func TestForgedVisitorSignature(t *testing.T) {
 	c := dialGorilla(t, s.WSURL(), nil)
 	defer c.close()
 	hello(t, c, proto.Role_ROLE_VISITOR, "carol", good)
+	c.send(t, &proto.Envelope{Type: proto.Type_TYPE_OPEN, Id: 2})
+	conv := await(t, c, "JOINED", isType(proto.Type_TYPE_JOINED, 2)).Conversation
+
+	// Without the signature, "carol" is an anonymous visitor of the same
+	// id: the verified carol's conversation is not theirs.
+	anon := dialGorilla(t, s.WSURL(), nil)
+	defer anon.close()
+	hello(t, anon, proto.Role_ROLE_VISITOR, "carol", "")
+	for i, typ := range []proto.Type{proto.Type_TYPE_JOIN, proto.Type_TYPE_OPEN, proto.Type_TYPE_SEND, proto.Type_TYPE_REPLAY} {
+		id := uint64(10 + i)
+		anon.send(t, &proto.Envelope{Type: typ, Id: id, Conversation: conv, Body: "x"})
+		if e := await(t, anon, "ERROR", func(e *proto.Envelope) bool { return e.Id == id }); e.Type != proto.Type_TYPE_ERROR || e.Error.Code != proto.Code_CODE_NOT_FOUND {
+			t.Fatalf("anonymous %v of a verified visitor's conversation: %v", typ, e)
+		}
+	}
 }
 
 // TestCapacityUnderBurst: many visitors arrive at once over real sockets;

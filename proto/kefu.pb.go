@@ -850,7 +850,7 @@ type Conversation struct {
 	LastSeq       uint64                 `protobuf:"varint,5,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
 	Created       int64                  `protobuf:"varint,6,opt,name=created,proto3" json:"created,omitempty"`                                   // unix ms
 	State         string                 `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`                                        // "queued", "open", "closed" ("bot" reserved)
-	Agent         string                 `protobuf:"bytes,8,opt,name=agent,proto3" json:"agent,omitempty"`                                        // the assigned agent, "" while queued or closed
+	Agent         string                 `protobuf:"bytes,8,opt,name=agent,proto3" json:"agent,omitempty"`                                        // the assigned agent ("" while queued; the last one after close)
 	Group         string                 `protobuf:"bytes,9,opt,name=group,proto3" json:"group,omitempty"`                                        // the routing group
 	Tags          []string               `protobuf:"bytes,10,rep,name=tags,proto3" json:"tags,omitempty"`                                         // the visitor's tags at OPEN
 	QueuedAt      int64                  `protobuf:"varint,11,opt,name=queued_at,json=queuedAt,proto3" json:"queued_at,omitempty"`                // unix ms the conversation last entered a queue
@@ -864,6 +864,11 @@ type Conversation struct {
 	LastTs        int64                  `protobuf:"varint,19,opt,name=last_ts,json=lastTs,proto3" json:"last_ts,omitempty"`      // unix ms of the last message
 	LastBody      string                 `protobuf:"bytes,20,opt,name=last_body,json=lastBody,proto3" json:"last_body,omitempty"` // preview of the last message (≤ 120 bytes)
 	LastSender    string                 `protobuf:"bytes,21,opt,name=last_sender,json=lastSender,proto3" json:"last_sender,omitempty"`
+	// How the visitor proved who they are: 0 anonymous (an id the SDK
+	// keeps), 1 verified (signed by the site's backend), 2 an MQTT device.
+	// Only a visitor of the same id AND trust reads the conversation, so an
+	// anonymous visitor cannot claim a verified user's or a device's id.
+	VisitorTrust  uint32 `protobuf:"varint,22,opt,name=visitor_trust,json=visitorTrust,proto3" json:"visitor_trust,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1045,6 +1050,13 @@ func (x *Conversation) GetLastSender() string {
 	return ""
 }
 
+func (x *Conversation) GetVisitorTrust() uint32 {
+	if x != nil {
+		return x.VisitorTrust
+	}
+	return 0
+}
+
 var File_kefu_proto protoreflect.FileDescriptor
 
 const file_kefu_proto_rawDesc = "" +
@@ -1092,7 +1104,7 @@ const file_kefu_proto_rawDesc = "" +
 	"ReadCursor\x12\x10\n" +
 	"\x03who\x18\x01 \x01(\tR\x03who\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x0e\n" +
-	"\x02ts\x18\x03 \x01(\x03R\x02ts\"\xc2\x04\n" +
+	"\x02ts\x18\x03 \x01(\x03R\x02ts\"\xe7\x04\n" +
 	"\fConversation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x18\n" +
@@ -1117,7 +1129,8 @@ const file_kefu_proto_rawDesc = "" +
 	"\alast_ts\x18\x13 \x01(\x03R\x06lastTs\x12\x1b\n" +
 	"\tlast_body\x18\x14 \x01(\tR\blastBody\x12\x1f\n" +
 	"\vlast_sender\x18\x15 \x01(\tR\n" +
-	"lastSender*\x92\x03\n" +
+	"lastSender\x12#\n" +
+	"\rvisitor_trust\x18\x16 \x01(\rR\fvisitorTrust*\x92\x03\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

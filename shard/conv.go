@@ -40,7 +40,7 @@ func (c *conv) mayRead(who *Identity) bool {
 	}
 	switch who.Role {
 	case proto.Role_ROLE_VISITOR:
-		return who.User == c.meta.Visitor
+		return who.User == c.meta.Visitor && uint32(who.Trust) == c.meta.VisitorTrust
 	case proto.Role_ROLE_AGENT:
 		return true
 	}
@@ -54,7 +54,7 @@ func (c *conv) mayWrite(who *Identity) bool {
 	}
 	switch who.Role {
 	case proto.Role_ROLE_VISITOR:
-		return who.User == c.meta.Visitor
+		return who.User == c.meta.Visitor && uint32(who.Trust) == c.meta.VisitorTrust
 	case proto.Role_ROLE_AGENT:
 		return slices.Contains(c.meta.Agents, who.User)
 	}

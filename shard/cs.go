@@ -161,7 +161,7 @@ func (w *worker) closeReq(req *Request, c *conv) {
 func (w *worker) rate(req *Request, c *conv) {
 	who, env := req.Who, req.Env
 	switch {
-	case who.Role != proto.Role_ROLE_VISITOR || who.User != c.meta.Visitor:
+	case who.Role != proto.Role_ROLE_VISITOR || !c.mayRead(who):
 		w.replyErr(req.Sink, env, proto.Code_CODE_FORBIDDEN, "only the visitor rates", false)
 		return
 	case c.meta.State != stateClosed:

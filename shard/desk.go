@@ -348,7 +348,7 @@ func (d *Desk) status(req *Request, now time.Time) {
 		return
 	}
 	p := d.agents[agentKey{who.Site, who.User}]
-	if p == nil {
+	if p == nil || len(p.sinks) == 0 {
 		d.replyErr(req, proto.Code_CODE_FORBIDDEN, "agent not connected")
 		return
 	}

@@ -27,6 +27,23 @@ type Identity struct {
 	User   string
 	Role   proto.Role
 	Sender string // "v:<user>" or "a:<user>": the sender stored on messages
+	// Trust is how a visitor proved its id (TrustAnonymous, TrustVerified,
+	// TrustDevice); a conversation is its visitor's only at the same trust.
+	Trust uint8
+}
+
+// Visitor trust levels (proto.Conversation.visitor_trust).
+const (
+	TrustAnonymous uint8 = iota // an id the client keeps; anyone may claim it
+	TrustVerified               // signed by the site's backend (HMAC token)
+	TrustDevice                 // an MQTT device authenticated by its token
+)
+
+// WithTrust returns a copy of id with the given visitor trust.
+func (id *Identity) WithTrust(t uint8) *Identity {
+	c := *id
+	c.Trust = t
+	return &c
 }
 
 // NewIdentity builds an Identity and its sender string.

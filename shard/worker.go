@@ -181,7 +181,7 @@ func (w *worker) create(req *Request) {
 	}
 	meta := &proto.Conversation{
 		Id: id, Site: req.Who.Site, Visitor: req.Who.User, Created: w.nowMillis(), State: stateQueued,
-		Tags: req.Env.GetTags(), QueuedAt: w.nowMillis(),
+		Tags: req.Env.GetTags(), QueuedAt: w.nowMillis(), VisitorTrust: uint32(req.Who.Trust),
 	}
 	after := OpRoute
 	if w.opts.DisableRouting {

@@ -236,7 +236,7 @@ func (b *Bridge) newDevice(site, dev string) *device {
 	root := topicRoot + site + "/" + dev + "/"
 	return &device{
 		b: b, id: sinkBit | b.nextID.Add(1), key: devKey{site, dev},
-		who:  shard.NewIdentity(site, dev, proto.Role_ROLE_VISITOR),
+		who:  shard.NewIdentity(site, dev, proto.Role_ROLE_VISITOR).WithTrust(shard.TrustDevice),
 		down: root + "down", events: root + "events",
 		reqs: make(map[uint64]*request),
 	}

@@ -57,12 +57,14 @@ func (h *HelloAuth) Authenticate(m *proto.Hello) (*shard.Identity, error) {
 	if !sites.ValidID(user) {
 		return nil, sites.ErrBadUser
 	}
+	var trust uint8
 	switch m.GetRole() {
 	case proto.Role_ROLE_VISITOR:
 		if tok := m.GetToken(); tok != "" {
 			if err := h.a.verifyWith(rec, "visitor", user, tok); err != nil {
 				return nil, err
 			}
+			trust = shard.TrustVerified
 		}
 	case proto.Role_ROLE_AGENT:
 		if m.GetToken() == "" {
@@ -78,7 +80,9 @@ func (h *HelloAuth) Authenticate(m *proto.Hello) (*shard.Identity, error) {
 	default:
 		return nil, sites.ErrBadRole
 	}
-	return shard.NewIdentity(site, user, m.GetRole()), nil
+	who := shard.NewIdentity(site, user, m.GetRole())
+	who.Trust = trust
+	return who, nil
 }
 
 // The configured sites serve as the fallback.

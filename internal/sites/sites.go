@@ -96,12 +96,16 @@ func (s *Static) Authenticate(h *proto.Hello) (*shard.Identity, error) {
 	default:
 		return nil, ErrBadRole
 	}
+	who := shard.NewIdentity(h.GetSite(), h.GetUser(), h.GetRole())
 	if tok := h.GetToken(); tok != "" {
 		if err := token.Verify(secret, tok, h.GetSite(), role, h.GetUser(), s.now()); err != nil {
 			return nil, err
 		}
+		if role == "visitor" {
+			who.Trust = shard.TrustVerified
+		}
 	}
-	return shard.NewIdentity(h.GetSite(), h.GetUser(), h.GetRole()), nil
+	return who, nil
 }
 
 // ValidID reports whether id is 1..MaxUserLen bytes of [A-Za-z0-9._@:-].
