@@ -3,7 +3,9 @@ package engine
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/json"
 	"math/bits"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/kefu-im/kefu/proto"
@@ -67,6 +69,9 @@ func (e *Engine) dispatch(c client, env *proto.Envelope) {
 			return
 		case !utf8.ValidString(env.Body) || !utf8.ValidString(env.ClientMsgId):
 			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "invalid UTF-8")
+			return
+		case (env.Kind == proto.Kind_KIND_IMAGE || env.Kind == proto.Kind_KIND_FILE) && !validAttachment(env.Body):
+			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, `an image or file body is {"url":"/files/…" or "https://…","name","size","type"}`)
 			return
 		}
 		op = shard.OpSend
@@ -227,6 +232,19 @@ func (e *Engine) refuse(c client, env *proto.Envelope, code proto.Code, msg stri
 		Type: proto.Type_TYPE_ERROR, Id: env.Id, Conversation: env.Conversation,
 		Error: &proto.Error{Code: code, Message: msg},
 	})
+}
+
+// validAttachment checks the JSON body of an image or file message: its
+// url is an upload of this server (/files/...) or an https URL, so that no
+// client is handed a javascript: or data: link to render.
+func validAttachment(body string) bool {
+	var a struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal([]byte(body), &a) != nil {
+		return false
+	}
+	return strings.HasPrefix(a.URL, "/files/") || strings.HasPrefix(a.URL, "https://")
 }
 
 func validTags(tags []string) bool {

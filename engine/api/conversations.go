@@ -83,7 +83,29 @@ func (a *API) loadConv(site, id string) (*proto.Conversation, error) {
 	if m.Site != site {
 		return nil, notFound("conversation")
 	}
+	a.fillLast(m)
 	return m, nil
+}
+
+// fillLast sets the record's last-message summary from the log (the shard
+// does not rewrite the record for every message).
+func (a *API) fillLast(m *proto.Conversation) {
+	_, _ = a.st.HistoryBefore(m.Id, math.MaxUint64, 1, func(seq uint64, v []byte) error {
+		msg := new(proto.Envelope)
+		if gproto.Unmarshal(v, msg) != nil {
+			return nil
+		}
+		m.LastSeq, m.LastTs, m.LastSender = seq, msg.Ts, msg.Sender
+		m.LastBody = msg.Body
+		if len(m.LastBody) > 120 {
+			b := []byte(m.LastBody[:120])
+			for len(b) > 0 && !utf8.Valid(b) {
+				b = b[:len(b)-1]
+			}
+			m.LastBody = string(b)
+		}
+		return nil
+	})
 }
 
 // convFilter is the query of GET /conversations.
