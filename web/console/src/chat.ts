@@ -38,13 +38,19 @@ export class Chat {
   private loading = false;
   /** What the header was last drawn from. */
   private drawn = "";
+  /** The next redraw scrolls to the bottom (the agent just sent something). */
+  private stick = false;
+  /** The view shows the newest messages: an image that loads keeps it so. */
+  private pinned = true;
   /** Message elements by what they show, reused across redraws (images do not reload). */
   private cache = new Map<string, HTMLElement>();
 
   constructor(private desk: Desk) {
     this.olderBtn.addEventListener("click", () => this.loadOlder());
     this.scroll.addEventListener("scroll", () => {
-      if (this.scroll.scrollTop < 40 && this.c && this.c.base > 0) this.loadOlder();
+      const sc = this.scroll;
+      this.pinned = sc.scrollHeight - sc.scrollTop - sc.clientHeight < 40;
+      if (sc.scrollTop < 40 && this.c && this.c.base > 0) this.loadOlder();
     });
     const form = h(
       "form",
@@ -134,7 +140,9 @@ export class Chat {
     this.el.classList.toggle("closed", c.meta.state == "closed");
     this.olderBtn.hidden = c.base <= 0;
     this.olderBtn.disabled = this.loading;
-    sc.scrollTop = atBottom ? sc.scrollHeight : sc.scrollHeight - fromBottom;
+    this.pinned = atBottom || this.stick;
+    sc.scrollTop = this.pinned ? sc.scrollHeight : sc.scrollHeight - fromBottom;
+    this.stick = false;
     this.typing();
   }
 
@@ -186,13 +194,18 @@ export class Chat {
     if (m.kind == "event") return h("li", { class: "sys", "data-seq": m.seq }, system(m, d.names), " · ", clock(m.ts));
     const mine = m.sender == d.me;
     const cls = mine ? "msg mine" : m.sender.startsWith("a:") ? "msg agent" : "msg them";
-    return h(
+    const el = h(
       "li",
       { class: cls, "data-seq": m.seq },
       h("div", { class: "meta" }, mine ? "You" : who(m.sender, d.names), " ", h("time", null, clock(m.ts))),
       body(m.kind, m.body),
       mine && (m.seq <= c.theirRead ? h("span", { class: "tick read", title: "Read by the visitor" }, "✓✓") : h("span", { class: "tick", title: "Delivered" }, "✓")),
     );
+    for (const img of el.querySelectorAll("img"))
+      img.addEventListener("load", () => {
+        if (this.pinned) this.scroll.scrollTop = this.scroll.scrollHeight;
+      });
+    return el;
   }
 
   private pending(c: Conv, o: Out): HTMLElement {
@@ -235,6 +248,7 @@ export class Chat {
     const c = this.c;
     const t = this.text.value.trim();
     if (!c || !t) return;
+    this.stick = true;
     this.desk.send(c, "text", t);
     this.text.value = "";
     this.showCanned(undefined, "");
@@ -294,6 +308,7 @@ export class Chat {
         const u = await this.desk.api.upload(f);
         // The server names the file by its hash: the agent's name for it reads better.
         const meta = { url: u.url, name: f.name || u.name, size: u.size || f.size, type: u.type || f.type };
+        if (this.c == c) this.stick = true;
         this.desk.send(c, meta.type.startsWith("image/") ? "image" : "file", JSON.stringify(meta));
         toast(f.name + " sent");
       } catch (e) {

@@ -252,8 +252,8 @@ export class Desk {
         return;
       case "error": {
         const c = id ? this.convs.get(id) : undefined;
-        if (c && (e.error?.code == "not_found" || e.error?.code == "forbidden")) {
-          // A resume refused: the conversation is gone or not ours to see.
+        if (c && c.joining && (e.error?.code == "not_found" || e.error?.code == "forbidden")) {
+          // A HELLO resume refused: the conversation is gone or not ours to see.
           c.err = e.error?.message || e.error.code;
           c.held = c.joining = false;
           this.changed(c.id);
@@ -300,7 +300,8 @@ export class Desk {
     c.cursor = c.base = min - 1;
     for (const m of msgs) {
       c.add(m);
-      if (m.kind == "event") this.system(c, m);
+      // Without the REST metadata, the page's system messages tell the state.
+      if (m.kind == "event") this.system(c, m, !c.loaded);
       if (!c.meta.visitor && m.sender.startsWith("v:")) c.meta.visitor = m.sender.slice(2);
     }
     if (!more) c.base = 0;
@@ -385,17 +386,22 @@ export class Desk {
 
   private message(c: Conv, e: Env): void {
     const m: Msg = { seq: e.seq || 0, sender: e.sender || "", kind: e.kind || "text", body: e.body || "", ts: e.ts || 0, cid: e.client_msg_id };
+    const news = m.seq > c.cursor; // not a page of older history (REPLAY)
     if (!c.add(m)) return;
     if (!c.meta.visitor && m.sender.startsWith("v:")) c.meta.visitor = m.sender.slice(2);
     if (m.sender == this.me && m.cid) this.settle(c, m.cid);
-    if (m.kind == "event") this.system(c, m);
+    if (m.kind == "event") this.system(c, m, news);
     if (m.sender != this.me && m.sender == c.typingWho) c.typingAt = 0;
     this.markRead(c);
     this.changed(c.id);
   }
 
-  /** system applies a stored system message (CS.md visitor stream §4) to the metadata. */
-  private system(c: Conv, m: Msg): void {
+  /**
+   * system learns from a stored system message (CS.md visitor stream §4):
+   * the agent's display name, and, when the message is news (live or
+   * resumed, not history paged in), the conversation's new state.
+   */
+  private system(c: Conv, m: Msg, news = true): void {
     let b: Record<string, unknown>;
     try {
       b = JSON.parse(m.body);
@@ -404,6 +410,7 @@ export class Desk {
     }
     const agent = str(b.agent);
     if (agent && b.name) this.names["a:" + agent] = str(b.name);
+    if (!news) return;
     switch (b.type) {
       case "assigned":
       case "transferred":
@@ -537,7 +544,7 @@ export class Desk {
     for (const m of msgs) {
       if (m.seq && m.seq < low) {
         c.msgs.has(m.seq) || c.msgs.set(m.seq, m);
-        if (m.kind == "event") this.system(c, m);
+        if (m.kind == "event") this.system(c, m, false);
         min = Math.min(min, m.seq);
       }
     }

@@ -142,6 +142,7 @@ function app(s: Sess): void {
       conn.textContent = st == "online" ? "● connected" : st == "connecting" ? "● connecting…" : st == "offline" ? "● offline, reconnecting" : "● closed";
       conn.className = "conn " + st;
       presence.value = desk.status == "away" ? "away" : "online";
+      presence.dataset.status = desk.status; // as the server last said
       presence.disabled = st != "online";
     }
     if (inbox && inbox.shown) inbox.update(d);
