@@ -466,3 +466,32 @@ func TestPebbleStoreOptions(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+// TestPebbleStoreQueuedWithoutShutdown: what is queued for an offline
+// persistent session reaches the disk as it is queued, not only when the
+// broker shuts down: the broker is abandoned (as in a crash), the store
+// flushed, and a new broker over the same database delivers it.
+func TestPebbleStoreQueuedWithoutShutdown(t *testing.T) {
+	e := newPebbleEnv(t)
+	e.open(PebbleStoreOptions{})
+	h := e.broker(Options{})
+	s := h.client(4, "dev", persistent(3600))
+	s.subscribe(1, packets.Subscription{Filter: "cmd/dev", Qos: 1})
+	s.drop()
+	p := h.client(4, "p")
+	p.publish("cmd/dev", "while offline", 1, false, 1)
+	if err := e.ps.Flush(); err != nil { // the store's linger, not a shutdown
+		t.Fatal(err)
+	}
+	e.close() // no h.b.Close(): the broker never saves at shutdown
+
+	e.open(PebbleStoreOptions{})
+	h2 := e.broker(Options{})
+	s2 := h2.dial(4)
+	if ack := s2.connect("dev", persistent(3600)); !ack.SessionPresent {
+		t.Fatal("session lost")
+	}
+	if pl := payloads(s2.take()); !equalStrings(pl, []string{"while offline"}) {
+		t.Fatalf("after a crash %q", pl)
+	}
+}

@@ -82,6 +82,7 @@ func (s *session) pop() delivery {
 // message is dropped. Offline sessions queue QoS 1 and 2 up to the limit.
 func (s *session) enqueue(d delivery, soft bool) (wake Conn) {
 	b := s.b
+	var snap *SessionState
 	s.mu.Lock()
 	switch {
 	case s.ended:
@@ -100,9 +101,17 @@ func (s *session) enqueue(d delivery, soft bool) (wake Conn) {
 		if s.owner != nil && !s.wake {
 			s.wake = true
 			wake = s.owner.conn
+		} else if s.owner == nil {
+			// An offline persistent session keeps what it is sent: save it
+			// now, not only at shutdown, so a crash does not lose it (the
+			// store coalesces repeated saves of one session).
+			snap = s.snapshot(b.now())
 		}
 	}
 	s.mu.Unlock()
+	if snap != nil {
+		b.storeFailed(b.store.SaveSession(snap), "session", s.id)
+	}
 	return wake
 }
 
