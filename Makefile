@@ -50,7 +50,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./internal/... ./storage/... ./shard/... ./proto/...
 
 ## bench-compare: Kefu (sync, async) vs the goroutine-per-connection
-## gorilla hub, same scenarios, one machine, under 15 minutes; writes
+## gorilla hub, and Kefu's MQTT broker vs mochi-mqtt and mosquitto (when
+## installed), same scenarios, one machine, under 15 minutes; writes
 ## docs/benchmarks-compare.md
 bench-compare:
 	bash scripts/bench-compare.sh

@@ -7,13 +7,14 @@
 //	bench/runner     the coordinator: splits a run among worker processes
 //	                 (or goroutines), starts them together, aggregates their
 //	                 snapshots every second, probes the target
-//	bench/scenario   conn, relay, storm: what the connections do
-//	bench/client     gnet client pool: WebSocket and binary-frame clients
-//	                 on a few event loops, source-address spreading
+//	bench/scenario   conn, relay, storm, mqtt, mixed: what the connections do
+//	bench/client     gnet client pool: WebSocket, binary-frame and MQTT
+//	                 clients on a few event loops, source-address spreading
 //	bench/hist       log-linear latency histograms that merge across workers
 //	bench/report     snapshots, results, the table, JSON and HTML
 //	bench/probe      /proc, sockstat, /metrics, getrusage
-//	bench/baseline   the gorilla/websocket hub Kefu is compared with
+//	bench/baseline   what Kefu is compared with: the gorilla/websocket hub
+//	                 (chat) and mochi-mqtt (MQTT)
 //
 // # Processes
 //

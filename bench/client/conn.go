@@ -12,6 +12,7 @@ import (
 	"github.com/kefu-im/kefu/codec/frame"
 	"github.com/kefu-im/kefu/codec/ws"
 	pb "github.com/kefu-im/kefu/proto"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/panjf2000/gnet/v2"
 )
 
@@ -27,13 +28,18 @@ const (
 // Conn is one client connection. The caller sets Hello and Tag, then
 // dials it; from then on it belongs to its loop (see Handler).
 type Conn struct {
-	// Hello is sent once the transport is up. Set before Dial.
+	// Hello is sent once the transport is up (Kefu transports). Set
+	// before Dial.
 	Hello Hello
+	// MQTT is the CONNECT of an MQTT connection (Transport MQTT). Set
+	// before Dial.
+	MQTT MQTTConnect
 	// Tag is the scenario's index for its own per-connection state.
 	Tag int
 
 	// Dialed, Connected and Welcomed are Pool.Now() at the dial, at the
-	// end of the TCP connect and at WELCOME.
+	// end of the TCP connect and at WELCOME (MQTT: at a successful
+	// CONNACK).
 	Dialed, Connected, Welcomed time.Duration
 
 	pool     *Pool
@@ -48,10 +54,13 @@ type Conn struct {
 	accept   [28]byte
 	lastIn   time.Duration
 	lastOut  time.Duration
+	hb       time.Duration // ping after this much silence (MQTT: lowered by Server Keep Alive)
+	pingAt   time.Duration // the first ping not followed by inbound bytes
 	reason   string
 	frag     []byte
 	fragOp   ws.OpCode
 	fragging bool
+	mq       mqttState
 }
 
 // Loop returns the event loop that owns c.
@@ -59,6 +68,9 @@ func (c *Conn) Loop() *Loop { return c.loop }
 
 // Ready reports whether the server has welcomed c.
 func (c *Conn) Ready() bool { return c.ready }
+
+// Closing reports whether c is closing or closed. On c's loop only.
+func (c *Conn) Closing() bool { return c.closing }
 
 // NextID returns a fresh request id (1, 2, …; never 0).
 func (c *Conn) NextID() uint64 {
@@ -70,9 +82,9 @@ func (c *Conn) NextID() uint64 {
 }
 
 // Send encodes r for c's transport and writes it; r.ID is set to NextID
-// when 0. On c's loop only.
+// when 0. MQTT connections send nothing (see Publish). On c's loop only.
 func (c *Conn) Send(r *Request) {
-	if c.closing || c.gc == nil {
+	if c.closing || c.gc == nil || c.pool.opts.Transport == MQTT {
 		return
 	}
 	if r.ID == 0 {
@@ -98,8 +110,9 @@ func (c *Conn) write(b []byte) {
 }
 
 // Close closes c with reason (the first reason given wins). A welcomed
-// WebSocket sends a close frame first. On c's loop only; the Closed
-// callback follows.
+// WebSocket sends a close frame first, an MQTT connection accepted by its
+// CONNACK a DISCONNECT (normal, so the server publishes no will). On c's
+// loop only; the Closed callback follows.
 func (c *Conn) Close(reason string) {
 	c.closeWith(reason, ws.CloseNormal)
 }
@@ -115,6 +128,9 @@ func (c *Conn) closeWith(reason string, code uint16) {
 	if l := c.loop; l.cur == c && len(l.out) > 0 { // what was queued goes first
 		_, _ = c.gc.Write(l.out)
 		l.out = l.out[:0]
+	}
+	if c.pool.opts.Transport == MQTT && c.state == stReady {
+		_, _ = c.gc.Write(appendDisconnect(c.loop.buf[:0]))
 	}
 	if c.pool.opts.Transport.IsWS() && c.state != stUpgrade {
 		l := c.loop
@@ -133,7 +149,25 @@ func (c *Conn) SetLinger0() {
 	}
 }
 
+// pingUnanswered reports whether c, silent for longer than the idle
+// timeout, has also had a ping unanswered for IdleTimeout − heartbeat: a
+// sweep that comes late (a stalled bench) pings first instead of blaming
+// the server. Without heartbeats, silence alone decides.
+func (c *Conn) pingUnanswered(now time.Duration) bool {
+	if c.hb <= 0 {
+		return true
+	}
+	return c.pingAt > c.lastIn && now-c.pingAt >= c.pool.opts.IdleTimeout-c.hb
+}
+
 func (c *Conn) ping() {
+	if c.pingAt <= c.lastIn { // none outstanding: this one starts the clock
+		c.pingAt = c.loop.now
+	}
+	if c.pool.opts.Transport == MQTT {
+		c.write(appendPingreq(c.loop.buf[:0]))
+		return
+	}
 	if c.pool.opts.Transport.IsWS() {
 		l := c.loop
 		l.buf = AppendMasked(l.buf[:0], ws.OpPing, nil, l.rng.Uint32())
@@ -150,6 +184,9 @@ func (c *Conn) sendHello() {
 
 // consume handles the bytes buffered for c and returns how many it used.
 func (c *Conn) consume(buf []byte) int {
+	if c.pool.opts.Transport == MQTT {
+		return c.consumeMQTT(buf)
+	}
 	off := 0
 	if c.state == stUpgrade {
 		n, status, err := ParseUpgradeResponse(buf, c.accept[:])
@@ -305,6 +342,9 @@ type Loop struct {
 	conns       []*Conn
 	buf         []byte
 	msg         Msg
+	pub         Publish                 // MQTT: the PUBLISH handed to Received
+	pk          packets.Packet          // MQTT: the packet being encoded
+	filter      [1]packets.Subscription // MQTT: SUBSCRIBE's filter list
 	rng         *rand.Rand
 	now         time.Duration
 	lastSweep   time.Duration
@@ -372,15 +412,15 @@ func (l *Loop) tick() {
 			if now-c.Dialed > o.HandshakeTimeout {
 				c.Close("handshake_timeout")
 			}
-		case o.IdleTimeout > 0 && now-c.lastIn > o.IdleTimeout:
+		case o.IdleTimeout > 0 && now-c.lastIn > o.IdleTimeout && c.pingUnanswered(now):
 			c.Close("idle_timeout")
-		case o.Heartbeat > 0 && now-c.lastOut >= o.Heartbeat:
+		case c.hb > 0 && now-c.lastOut >= c.hb:
 			c.ping()
 		}
 	}
 }
 
-// OnOpen starts the handshake: the upgrade request, or HELLO.
+// OnOpen starts the handshake: the upgrade request, HELLO, or CONNECT.
 func (l *Loop) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := gc.Context().(*Conn)
 	c.gc = gc
@@ -392,7 +432,13 @@ func (l *Loop) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l.conns = append(l.conns, c)
 	l.pool.open.Add(1)
 	c.lastIn, c.lastOut = l.now, l.now
+	c.hb = l.pool.opts.Heartbeat
 	t := l.pool.opts.Transport
+	if t == MQTT {
+		c.state = stHello
+		c.sendConnect()
+		return nil, gnet.None
+	}
 	if !t.IsWS() {
 		c.state = stHello
 		c.sendHello()

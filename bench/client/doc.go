@@ -1,7 +1,7 @@
 // Package client is the bench's connection engine: many client
-// connections on a few gnet event loops, speaking Kefu's binary frames or
-// WebSocket (JSON text frames or protobuf binary frames), with no goroutine
-// per connection.
+// connections on a few gnet event loops, speaking Kefu's binary frames,
+// WebSocket (JSON text frames or protobuf binary frames) or MQTT 3.1.1 and
+// 5 over TCP, with no goroutine per connection.
 //
 // # What it owns
 //
@@ -17,12 +17,30 @@
 //     AppendEnvelope / AppendProto / AppendJSON for requests, ParseProto /
 //     ParseJSON for the server's envelopes (they read only what the bench
 //     needs, without allocating), AppendMasked / DecodeServerFrame and the
-//     upgrade request/response for WebSocket.
+//     upgrade request/response for WebSocket. MQTT packets are the
+//     project's codec/mqtt (mochi's packets.Packet values): Decode frames
+//     and validates every packet the server sends, AppendPacket /
+//     AppendAck encode ours; publishing and answering do not allocate.
+//   - MQTT's protocol state (mqtt.go): the QoS 1 and 2 flows in both
+//     directions, answered by the connection itself (PUBACK, PUBREC,
+//     PUBREL, PUBCOMP), a QoS 2 message received once per packet
+//     identifier until its PUBREL, the packet identifiers in flight in a
+//     power-of-two table (one probe per acknowledgement), the server's
+//     Receive Maximum and Server Keep Alive, PINGREQ as the heartbeat.
 //
 // The handshakes:
 //
 //	WebSocket: dial → GET /ws (Sec-WebSocket-Key) → 101, Accept checked → HELLO → WELCOME → ready
 //	frame:     dial → HELLO (the first frame is the preface)             → WELCOME → ready
+//	MQTT:      dial → CONNECT (keep alive 1.5 × Heartbeat)               → CONNACK 0 → ready
+//
+// An MQTT exchange that takes a packet identifier, as the client sees it:
+//
+//	Publish QoS 1:  PUBLISH →            ← PUBACK              Acked(Puback)
+//	Publish QoS 2:  PUBLISH → ← PUBREC   PUBREL → ← PUBCOMP    Acked(Pubcomp)
+//	Subscribe:      SUBSCRIBE →          ← SUBACK              Acked(Suback)
+//	received QoS 1: ← PUBLISH  PUBACK →                        Received
+//	received QoS 2: ← PUBLISH  PUBREC →  ← PUBREL  PUBCOMP →   Received (once)
 //
 // A client frame (RFC 6455 §5.2) is always masked:
 //
@@ -48,8 +66,11 @@
 //
 // Each loop has one scratch buffer for outbound frames: gnet's Conn.Write
 // copies what it cannot send at once, so the buffer is reused right away.
-// A Msg handed to Handler.Message aliases the connection's inbound bytes
-// (and the loop reuses the Msg): copy what must outlive the call.
+// A Msg handed to Handler.Message, and a Publish handed to
+// MQTTHandler.Received, alias the connection's inbound bytes (and the loop
+// reuses them): copy what must outlive the call. Publish and Subscribe
+// copy their topic and payload into the loop's scratch buffer before they
+// return.
 //
 // # Close reasons
 //
@@ -58,5 +79,9 @@
 // after a GOAWAY), reset, io_error, write_error, upgrade_<status>,
 // upgrade_accept, upgrade_bad, hello_<code> (ERROR reply to HELLO),
 // ws_close_<code> (close frame from the server), ws_protocol,
-// frame_protocol, bad_payload. Dial errors are labelled by DialReason.
+// frame_protocol, bad_payload; MQTT: connack_0xNN (a refused CONNECT:
+// 0x04/0x86 credentials, 0x05/0x87 not authorized, …), disconnect_0xNN
+// (an MQTT 5 DISCONNECT from the server), mqtt_<reason> (a malformed
+// packet, with codec/mqtt's metric label), mqtt_protocol (a packet a
+// server must not send). Dial errors are labelled by DialReason.
 package client

@@ -58,18 +58,21 @@ type Options struct {
 	// HandshakeTimeout bounds the time from dial to WELCOME. Default 10s.
 	HandshakeTimeout time.Duration
 	// Heartbeat is how long a welcomed connection may stay silent before
-	// it sends a ping (WebSocket ping, or a binary PING). Default 20s;
-	// negative: never.
+	// it sends a ping (WebSocket ping, a binary PING, or an MQTT PINGREQ).
+	// Default 20s; negative: never. MQTT connections also derive their
+	// keep alive from it (MQTTConnect.Keepalive).
 	Heartbeat time.Duration
 	// IdleTimeout closes a welcomed connection that received nothing for
-	// this long. Default 3×Heartbeat, or 90s without heartbeats; negative:
-	// never.
+	// this long, once a ping of its has also gone unanswered for
+	// IdleTimeout − Heartbeat. Default 3×Heartbeat, or 90s without
+	// heartbeats (then silence alone decides); negative: never.
 	IdleTimeout time.Duration
 	// Tick is the period of Handler.Tick on each loop. Default 100ms.
 	Tick time.Duration
 	// MaxPayload bounds an inbound frame payload. Default 16 MiB.
 	MaxPayload int
-	// Handler receives the connections' events. Required.
+	// Handler receives the connections' events. Required; with Transport
+	// MQTT it must be an MQTTHandler.
 	Handler Handler
 }
 
@@ -114,8 +117,11 @@ func (o *Options) Validate() error {
 		return errors.New("client: no target address")
 	case o.Handler == nil:
 		return errors.New("client: no handler")
-	case o.Transport > WSProto:
+	case o.Transport > MQTT:
 		return fmt.Errorf("client: unknown transport %d", o.Transport)
+	}
+	if _, ok := o.Handler.(MQTTHandler); o.Transport == MQTT && !ok {
+		return errors.New("client: an MQTT pool needs an MQTTHandler")
 	}
 	return nil
 }
@@ -124,6 +130,7 @@ func (o *Options) Validate() error {
 // per loop, so that a connection's loop is known when it is dialed.
 type Pool struct {
 	opts    Options
+	mh      MQTTHandler // Transport MQTT only
 	epoch   time.Time
 	loops   []*Loop
 	dialers []*net.Dialer
@@ -142,6 +149,9 @@ func New(opts Options) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{opts: opts, epoch: time.Now(), stop: make(chan struct{})}
+	if opts.Transport == MQTT {
+		p.mh = opts.Handler.(MQTTHandler)
+	}
 	if len(opts.Sources) == 0 {
 		p.dialers = []*net.Dialer{{Timeout: opts.DialTimeout}}
 	}

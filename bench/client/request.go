@@ -202,6 +202,9 @@ const (
 	WSJSON
 	// WSProto is WebSocket with binary frames of protobuf (kefu.proto).
 	WSProto
+	// MQTT is MQTT 3.1.1 or 5 over TCP (docs/protocol-mqtt.md): the
+	// connection's MQTTConnect says which.
+	MQTT
 )
 
 func (t Transport) String() string {
@@ -212,11 +215,14 @@ func (t Transport) String() string {
 		return "ws"
 	case WSProto:
 		return "ws-proto"
+	case MQTT:
+		return "mqtt"
 	}
 	return "transport(" + strconv.Itoa(int(t)) + ")"
 }
 
-// ParseTransport maps "frame", "ws" (JSON) and "ws-proto" to a Transport.
+// ParseTransport maps "frame", "ws" (JSON), "ws-proto" and "mqtt" to a
+// Transport.
 func ParseTransport(s string) (Transport, bool) {
 	switch s {
 	case "frame":
@@ -225,12 +231,14 @@ func ParseTransport(s string) (Transport, bool) {
 		return WSJSON, true
 	case "ws-proto":
 		return WSProto, true
+	case "mqtt":
+		return MQTT, true
 	}
 	return 0, false
 }
 
 // IsWS reports whether t is a WebSocket transport.
-func (t Transport) IsWS() bool { return t != Frame }
+func (t Transport) IsWS() bool { return t == WSJSON || t == WSProto }
 
 // Subprotocol is the Sec-WebSocket-Protocol a WebSocket transport asks for.
 func (t Transport) Subprotocol() string {
@@ -245,7 +253,8 @@ func (t Transport) Subprotocol() string {
 
 // AppendEnvelope appends r as one wire unit of transport t: a binary frame,
 // or a masked WebSocket text (JSON) or binary (protobuf) frame masked with
-// key. It does not allocate when dst has room.
+// key. It does not allocate when dst has room. MQTT carries no envelopes:
+// dst is returned as it is.
 func AppendEnvelope(dst []byte, t Transport, r *Request, key uint32) []byte {
 	start := len(dst)
 	switch t {
@@ -262,6 +271,8 @@ func AppendEnvelope(dst []byte, t Transport, r *Request, key uint32) []byte {
 		dst = append(dst, make([]byte, MaxClientHeader)...)
 		dst = AppendJSON(dst, r)
 		return maskInPlace(dst, start, ws.OpText, key)
+	case MQTT:
+		return dst
 	default:
 		dst = append(dst, make([]byte, MaxClientHeader)...)
 		dst = AppendProto(dst, r)

@@ -90,7 +90,7 @@ func activityOverTime(r *Result) *charts.Line {
 	l := charts.NewLine()
 	l.SetGlobalOptions(baseOpts("connections and rates over time", "")...)
 	l.SetXAxis(seconds(r)).AddSeries("open connections", lineData(r, func(p Point) float64 { return float64(p.Open) }))
-	if r.Scenario == "relay" {
+	if HasMessages(r.Scenario) {
 		l.AddSeries("sent/s", lineData(r, func(p Point) float64 { return p.SentPerSec })).
 			AddSeries("delivered/s", lineData(r, func(p Point) float64 { return p.DeliveredPerSec }))
 	} else {

@@ -136,3 +136,24 @@ func TestHTML(t *testing.T) {
 		t.Fatalf("coarse: %d bins, %d values of %d", len(labels), n, h.Count())
 	}
 }
+
+func TestRatioCell(t *testing.T) {
+	for _, tc := range []struct {
+		v, base float64
+		higher  bool
+		want    string
+	}{
+		{1, 1, true, "1.00× (same)"},
+		{0.9, 21.2, false, "0.04× (23.6× better)"},
+		{2.95, 4740, false, "0.001× (1607× better)"},
+		{13576, 9292, true, "1.46× (1.5× better)"},
+		{204, 71.7, false, "2.85× (2.8× worse)"},
+	} {
+		if got := ratioCell(map[string]float64{"k": tc.v, "b": tc.base}, "k", "b", tc.higher); got != tc.want {
+			t.Errorf("%v ÷ %v: %q, want %q", tc.v, tc.base, got, tc.want)
+		}
+	}
+	if got := ratioCell(map[string]float64{"k": 1}, "k", "b", true); got != "—" {
+		t.Errorf("no baseline: %q", got)
+	}
+}

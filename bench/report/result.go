@@ -36,7 +36,7 @@ type Summary struct {
 	Sent          int64   `json:"sent,omitempty"`
 	Acked         int64   `json:"acked,omitempty"`
 	Delivered     int64   `json:"delivered,omitempty"`
-	Lost          int64   `json:"lost,omitempty"`    // acked but never delivered
+	Lost          int64   `json:"lost,omitempty"`    // acked but never delivered (mqtt: deliveries due but missing)
 	Unacked       int64   `json:"unacked,omitempty"` // sent, neither acked nor refused
 	Duplicates    int64   `json:"duplicates,omitempty"`
 	Reordered     int64   `json:"reordered,omitempty"`
@@ -122,10 +122,16 @@ type Point struct {
 
 // MainHist is the histogram a scenario's progress and charts follow.
 func MainHist(scenario string) string {
-	if scenario == "relay" {
+	if HasMessages(scenario) {
 		return HistE2E
 	}
 	return HistConnect
+}
+
+// HasMessages reports whether a scenario sends messages (relay, mqtt,
+// mixed) rather than only connecting.
+func HasMessages(scenario string) bool {
+	return scenario == "relay" || scenario == "mqtt" || scenario == "mixed"
 }
 
 // PointOf turns the interval iv (secs long) ending t seconds into the run.
@@ -168,7 +174,11 @@ func Summarize(total Snapshot, offered float64, peakOpen int64) Summary {
 	if total.SetupSeconds > 0 {
 		s.ConnectRate = float64(s.Connected) / total.SetupSeconds
 	}
-	if d := s.Acked - s.Delivered; d > 0 {
+	due := s.Acked
+	if e, ok := total.Counters[Expected]; ok { // fan-out: each acked message is due to every subscriber
+		due = e
+	}
+	if d := due - s.Delivered; d > 0 {
 		s.Lost = d
 	}
 	if d := s.Sent - s.Acked - s.SendErrors; d > 0 {

@@ -23,6 +23,7 @@ const (
 	DeliveredAll = "delivered_all" // MESSAGEs including warm-up
 	Cycles       = "cycles"        // storm: connect-welcome-close cycles completed
 	Pings        = "pings"         // heartbeats sent by the bench
+	Expected     = "expected"      // mqtt: deliveries due, acked × subscribers per topic
 )
 
 // Histogram names.

@@ -44,7 +44,7 @@ func WriteTable(w io.Writer, r *Result) error {
 		fmt.Fprintf(tw, ", connect phase %.2fs (%.0f/s)", r.Total.SetupSeconds, s.ConnectRate)
 	}
 	fmt.Fprintln(tw)
-	if r.Scenario == "relay" {
+	if HasMessages(r.Scenario) {
 		fmt.Fprintf(tw, "messages\tsent %d  acked %d  delivered %d  lost %d  unacked %d  dup %d  reordered %d  errors %d  skipped %d\n",
 			s.Sent, s.Acked, s.Delivered, s.Lost, s.Unacked, s.Duplicates, s.Reordered, s.SendErrors, s.Skipped)
 		offered := "closed loop"
@@ -176,8 +176,8 @@ func Bytes(v float64) string {
 func ProgressLine(scenario string, t float64, cur Snapshot, p Point) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%s %s %3.0fs] open %d", scenario, cur.Phase, t, cur.Open)
-	switch scenario {
-	case "relay":
+	switch {
+	case HasMessages(scenario):
 		fmt.Fprintf(&b, " | %.0f msg/s sent, %.0f delivered | e2e p50 %.2fms p99 %.2fms", p.SentPerSec, p.DeliveredPerSec, p.P50, p.P99)
 	default:
 		fmt.Fprintf(&b, " | %.0f conn/s | connect p99 %.2fms", p.ConnectsPerSec, p.P99)

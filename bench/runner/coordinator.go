@@ -52,18 +52,29 @@ type Options struct {
 
 // Connections returns how many connections a spec holds at once.
 func Connections(s scenario.Spec) int {
-	if s.Scenario == "relay" {
+	switch s.Scenario {
+	case "relay":
 		return 2 * s.Pairs
+	case "mqtt":
+		return s.Pairs * (1 + max(s.Fanout, 1))
+	case "mixed":
+		return s.Conns + 2*s.Pairs
 	}
 	return s.Conns
 }
 
 // Split divides spec among n workers: connection counts and rates in
-// proportion, remainders to the first workers.
+// proportion, remainders to the first workers. Pairs (relay, mixed) and
+// topic groups (mqtt) are never cut; mixed splits its idle connections
+// and its pairs alike.
 func Split(spec scenario.Spec, n int) []scenario.Spec {
+	byPairs := spec.Scenario == "relay" || spec.Scenario == "mqtt" || spec.Scenario == "mixed"
 	units := spec.Conns
-	if spec.Scenario == "relay" {
+	if byPairs {
 		units = spec.Pairs
+	}
+	if spec.Scenario == "mixed" {
+		units = min(spec.Pairs, spec.Conns) // every worker gets some of each
 	}
 	n = max(1, min(n, units))
 	out := make([]scenario.Spec, n)
@@ -73,10 +84,16 @@ func Split(spec scenario.Spec, n int) []scenario.Spec {
 		s.Worker = i
 		u := share(units, i)
 		frac := float64(u) / float64(units)
-		if spec.Scenario == "relay" {
+		switch {
+		case spec.Scenario == "mixed":
+			s.Pairs, s.Conns = share(spec.Pairs, i), share(spec.Conns, i)
+			frac = float64(s.Pairs) / float64(spec.Pairs)
+			s.Reconnect = spec.Reconnect * float64(s.Conns) / float64(spec.Conns)
+		case byPairs:
 			s.Pairs = u
-		} else {
+		default:
 			s.Conns = u
+			s.Reconnect = spec.Reconnect * frac
 		}
 		s.MsgRate = spec.MsgRate * frac
 		s.ConnRate = spec.ConnRate * frac
@@ -299,7 +316,7 @@ func Run(ctx context.Context, o Options) (*report.Result, error) {
 	res.LoadAfter, _ = probe.LoadAvg()
 	res.Total = total(workers)
 	offered := 0.0
-	if spec.Scenario == "relay" {
+	if spec.Scenario == "relay" || spec.Scenario == "mqtt" || spec.Scenario == "mixed" {
 		offered = spec.MsgRate
 	}
 	res.Summary = report.Summarize(res.Total, offered, res.Total.Counter("peak_open"))
@@ -328,7 +345,7 @@ func timedPart(s scenario.Spec) time.Duration {
 	switch s.Scenario {
 	case "conn":
 		return s.Hold
-	case "relay":
+	case "relay", "mqtt", "mixed":
 		return s.Warmup + s.Duration
 	}
 	return s.Duration
@@ -450,7 +467,7 @@ func newServerProbe(pid int, url string) *serverProbe { return &serverProbe{pid:
 // gaugeNames are the target metrics reported as they are at the peak.
 var gaugeNames = []string{
 	"kefu_connections", "process_resident_memory_bytes", "go_memstats_heap_inuse_bytes",
-	"go_goroutines", "process_open_fds", "kefu_conversations_loaded",
+	"go_goroutines", "process_open_fds", "kefu_conversations_loaded", "kefu_mqtt_clients", "kefu_mqtt_sessions",
 }
 
 func (p *serverProbe) before(ctx context.Context) {

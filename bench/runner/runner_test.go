@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kefu-im/kefu/bench/baseline/gorillahub"
+	"github.com/kefu-im/kefu/bench/baseline/mochibroker"
 	"github.com/kefu-im/kefu/bench/report"
 	"github.com/kefu-im/kefu/bench/scenario"
 	"github.com/kefu-im/kefu/internal/testserver"
@@ -222,6 +223,15 @@ func TestSplit(t *testing.T) {
 	if n := len(Split(scenario.Spec{Scenario: "conn", Conns: 2}, 5)); n != 2 {
 		t.Fatalf("more workers than connections: %d", n)
 	}
+	mixed := Split(scenario.Spec{Scenario: "mixed", Conns: 1000, Pairs: 10, MsgRate: 100, Reconnect: 50}, 3)
+	var conns, mpairs int
+	var mrate, reconnect float64
+	for _, p := range mixed {
+		conns, mpairs, mrate, reconnect = conns+p.Conns, mpairs+p.Pairs, mrate+p.MsgRate, reconnect+p.Reconnect
+	}
+	if len(mixed) != 3 || conns != 1000 || mpairs != 10 || mrate < 99.999 || mrate > 100.001 || reconnect < 49.999 || reconnect > 50.001 {
+		t.Fatalf("mixed split %+v", mixed)
+	}
 }
 
 func TestCheckTarget(t *testing.T) {
@@ -233,5 +243,128 @@ func TestCheckTarget(t *testing.T) {
 	}
 	if err := CheckTarget("10.1.2.3:7000", true); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMQTTSmoke runs conn --proto mqtt and the mqtt scenario (QoS 0, 1
+// and 2, open and closed loop, fan-out, both versions) briefly against a
+// real Kefu, with device tokens and the per-device topics.
+func TestMQTTSmoke(t *testing.T) {
+	srv := testserver.Start(t)
+	runMQTTSmoke(t, srv.Addr(), os.Getpid(), srv.HTTPURL()+"/metrics", false)
+}
+
+// TestMQTTBaselineMochi runs the same against the mochi baseline, in
+// process, without credentials.
+func TestMQTTBaselineMochi(t *testing.T) {
+	b, err := mochibroker.New(mochibroker.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	runMQTTSmoke(t, b.Addr().String(), 0, "", true)
+}
+
+// runMQTTSmoke runs conn and mqtt against addr; short: one case per QoS.
+func runMQTTSmoke(t *testing.T, addr string, pid int, metrics string, short bool) {
+	secret := testserver.Secret
+	if metrics == "" { // a baseline: no passwords at all
+		secret = ""
+	}
+	t.Run("conn", func(t *testing.T) {
+		spec := smokeSpec("conn", addr, "mqtt")
+		// Pings every 250ms (the client checks every 200ms), each answered
+		// within the client's idle timeout of 750ms, over a 1s hold.
+		spec.Secret, spec.Open, spec.Heartbeat, spec.Hold = secret, true, 250*time.Millisecond, time.Second
+		res := run(t, Options{Spec: spec, InProcess: true, ServerPID: pid, MetricsURL: metrics})
+		s := res.Summary
+		if s.Connected != 40 || s.Failed != 0 || res.Total.Counter(report.Joined) != 40 || s.PeakOpen != 40 {
+			t.Fatalf("summary %+v joined %d errors %v", s, res.Total.Counter(report.Joined), res.Total.Errors)
+		}
+		if s.Latency[report.HistConnect].Count != 40 || len(res.Total.Closes) != 0 {
+			t.Fatalf("connect latency %+v closes %v", s.Latency[report.HistConnect], res.Total.Closes)
+		}
+		if metrics != "" && (res.Server == nil || res.Server.Metrics["kefu_connections"] < 40) {
+			t.Fatalf("server probe %+v", res.Server)
+		}
+	})
+	for _, tc := range []struct {
+		name    string
+		qos     int
+		version int
+		rate    float64
+		window  int
+		fanout  int
+		retain  bool
+		short   bool
+	}{
+		{"qos0-open", 0, 4, 400, 1, 1, false, true},
+		{"qos1-open-v5", 1, 5, 400, 1, 1, true, true},
+		{"qos2-open", 2, 4, 400, 1, 1, false, false},
+		{"qos1-closed-fanout3", 1, 4, 0, 2, 3, false, false},
+		{"qos2-closed-v5", 2, 5, 0, 1, 1, false, true},
+		{"qos0-closed-v5", 0, 5, 0, 1, 1, false, false},
+	} {
+		if short && !tc.short {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			spec := smokeSpec("mqtt", addr, "mqtt")
+			spec.Secret, spec.QoS, spec.MQTTVersion, spec.MsgRate = secret, tc.qos, tc.version, tc.rate
+			spec.Window, spec.Fanout, spec.Retain = tc.window, tc.fanout, tc.retain
+			res := run(t, Options{Spec: spec, InProcess: true})
+			checkMQTT(t, res, tc.rate, tc.fanout, tc.qos)
+		})
+	}
+}
+
+// checkMQTT: every measured message acknowledged and delivered once to
+// each subscriber; an open-loop rate close to what was offered.
+func checkMQTT(t *testing.T, res *report.Result, offered float64, fanout, qos int) {
+	t.Helper()
+	s := res.Summary
+	if want := int64(10 * (1 + fanout)); res.Total.Counter(report.Connected) != want || s.Sent == 0 {
+		t.Fatalf("summary %+v, want %d connected; failures %v errors %v", s, want, res.Total.Failures, res.Total.Errors)
+	}
+	if s.Acked != s.Sent || s.Delivered != s.Sent*int64(fanout) || s.Lost != 0 || s.Duplicates != 0 || s.Reordered != 0 || s.Unacked != 0 {
+		t.Fatalf("accounting %+v errors %v closes %v", s, res.Total.Errors, res.Total.Closes)
+	}
+	if s.Latency[report.HistE2E].Count != s.Delivered {
+		t.Fatalf("e2e histogram %+v", s.Latency)
+	}
+	if wantAcks := s.Acked * int64(min(qos, 1)); s.Latency[report.HistAck].Count != wantAcks {
+		t.Fatalf("ack histogram %+v, want %d", s.Latency[report.HistAck], wantAcks)
+	}
+	if offered > 0 {
+		want := offered * res.Total.MeasureSeconds
+		if d := float64(s.Sent) - want; d > want*0.05+2 || -d > want*0.05+2 {
+			t.Fatalf("sent %d in %.2fs, want %.0f ±5%%", s.Sent, res.Total.MeasureSeconds, want)
+		}
+	}
+}
+
+// TestMixedSmoke: idle visitors reconnecting while pairs chat and agents
+// answer every message, against a real Kefu.
+func TestMixedSmoke(t *testing.T) {
+	srv := testserver.Start(t)
+	spec := smokeSpec("mixed", srv.Addr(), "frame")
+	spec.MsgRate, spec.Reconnect = 200, 40
+	res := run(t, Options{Spec: spec, InProcess: true})
+	s := res.Summary
+	if s.Connected != 60 || s.Failed != 0 || s.Sent == 0 {
+		t.Fatalf("summary %+v failures %v", s, res.Total.Failures)
+	}
+	// Visitors send 200/s for 0.5s; every message is answered once.
+	if s.Acked != s.Sent || s.Delivered != s.Sent || s.Lost != 0 || s.Duplicates != 0 || s.Unacked != 0 {
+		t.Fatalf("accounting %+v errors %v", s, res.Total.Errors)
+	}
+	if s.Sent < 150 || s.Sent > 220 {
+		t.Fatalf("sent %d, want about 2 × 100 (visitors and the answers)", s.Sent)
+	}
+	if s.Cycles < 5 || s.Latency[report.HistConnect].Count != s.Connected+s.Cycles || len(res.Total.Closes) != 0 {
+		t.Fatalf("reconnections %d, connect latency %+v, closes %v", s.Cycles, s.Latency[report.HistConnect], res.Total.Closes)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/kefu-im/kefu/bench/client"
 	"github.com/kefu-im/kefu/bench/hist"
 	"github.com/kefu-im/kefu/bench/report"
+	"github.com/kefu-im/kefu/internal/token"
 	pb "github.com/kefu-im/kefu/proto"
 )
 
@@ -43,6 +44,10 @@ func New(spec Spec) (Scenario, error) {
 		return newConn(spec)
 	case "relay":
 		return newRelay(spec)
+	case "mqtt":
+		return newMQTT(spec)
+	case "mixed":
+		return newMixed(spec)
 	default:
 		return newStorm(spec)
 	}
@@ -64,6 +69,8 @@ const (
 	cDeliveredAll
 	cSendErrorsAll
 	cCycles
+	cExpected
+	cExpectedAll
 	numCounters
 )
 
@@ -72,7 +79,7 @@ var counterNames = [numCounters]string{
 	cDelivered: report.Delivered, cDuplicates: report.Duplicates, cReordered: report.Reordered,
 	cSendErrors: report.SendErrors, cSkipped: report.Skipped, cSentAll: report.SentAll,
 	cAckedAll: "acked_all", cDeliveredAll: report.DeliveredAll, cSendErrorsAll: "send_errors_all",
-	cCycles: report.Cycles,
+	cCycles: report.Cycles, cExpected: report.Expected, cExpectedAll: "expected_all",
 }
 
 // Histogram indexes of loopStats.
@@ -124,6 +131,11 @@ type base struct {
 	// onDialFail is called (on a dialer goroutine) for a conn that was
 	// never enrolled.
 	onDialFail func(c *client.Conn)
+	// pickLoop, when set, chooses the loop a conn is dialed on (else: in
+	// turn).
+	pickLoop func(c *client.Conn) *client.Loop
+	// mqtt: the connections speak MQTT.
+	mqtt bool
 }
 
 func (b *base) init(spec Spec, h client.Handler, tick time.Duration) error {
@@ -151,6 +163,7 @@ func (b *base) init(spec Spec, h client.Handler, tick time.Duration) error {
 		return err
 	}
 	b.pool = pool
+	b.mqtt = tr == client.MQTT
 	b.stats = make([]loopStats, len(pool.Loops()))
 	b.jobs = make(chan *client.Conn)
 	b.slots = make(chan struct{}, spec.MaxHandshakes)
@@ -199,7 +212,13 @@ func (b *base) startDialers(ctx context.Context) {
 				}
 				b.setupStart.CompareAndSwap(0, int64(b.pool.Now())+1)
 				b.attempts.Add(1)
-				if err := b.pool.Dial(ctx, c); err != nil {
+				var err error
+				if b.pickLoop != nil {
+					err = b.pool.DialOn(ctx, b.pickLoop(c), c)
+				} else {
+					err = b.pool.Dial(ctx, c)
+				}
+				if err != nil {
 					b.releaseSlot()
 					b.dialFailed(c, client.DialReason(err))
 				}
@@ -261,10 +280,45 @@ func (b *base) feed(ctx context.Context, n int, rate float64, mk func(i int) *cl
 	}
 }
 
+// identify sets what c says when it connects: a HELLO of role and user,
+// or, on MQTT, the CONNECT of device user (user name "<site>/<user>",
+// client id the same or "<site>/<user>/<suffix>", a device token as the
+// password when there is a secret).
+func (b *base) identify(c *client.Conn, role pb.Role, user, suffix string, exp time.Time) {
+	if !b.mqtt {
+		c.Hello = client.Hello{Site: b.spec.Site, Role: role, User: user, Client: "kefu-bench"}
+		if role == pb.Role_ROLE_AGENT && b.spec.Secret != "" {
+			c.Hello.Token = token.Sign([]byte(b.spec.Secret), b.spec.Site, "agent", user, exp)
+		}
+		return
+	}
+	name := b.spec.Site + "/" + user
+	c.MQTT = client.MQTTConnect{Version: byte(b.spec.MQTTVersion), ClientID: name, Username: name}
+	if suffix != "" {
+		c.MQTT.ClientID = name + "/" + suffix
+	}
+	if b.spec.Secret != "" {
+		c.MQTT.Password = token.Sign([]byte(b.spec.Secret), b.spec.Site, "device", user, exp)
+	}
+}
+
+// deviceTopic is the topic root of device user: "kefu/<site>/<user>/".
+func (b *base) deviceTopic(user string) string { return "kefu/" + b.spec.Site + "/" + user + "/" }
+
+// Received ignores PUBLISH (scenarios that do not subscribe).
+func (b *base) Received(*client.Conn, *client.Publish) {}
+
+// Acked ignores the end of MQTT exchanges (scenarios that make none).
+func (b *base) Acked(*client.Conn, client.Ack) {}
+
 // welcomed does the common accounting of a WELCOME.
-func (b *base) welcomed(c *client.Conn) {
+func (b *base) welcomed(c *client.Conn) { b.welcomedAs(c, cConnected) }
+
+// welcomedAs is welcomed counting counter (cConnected, or cCycles for a
+// connection dialed again) instead.
+func (b *base) welcomedAs(c *client.Conn, counter int) {
 	st := b.st(c)
-	st.c[cConnected].Add(1)
+	st.c[counter].Add(1)
 	st.h[hConnect].Record(int64(c.Welcomed - c.Dialed))
 	st.h[hTCP].Record(int64(c.Connected - c.Dialed))
 	n := b.open.Add(1)
@@ -332,6 +386,33 @@ func (b *base) sleepUntil(ctx context.Context, t time.Duration) bool {
 	defer timer.Stop()
 	select {
 	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// stopSending runs stop on every loop, after whatever that loop is doing,
+// and waits until all have run it (or ctx ends: false). A scenario's stop
+// serves what is still due and then turns its sender off, so that once
+// stopSending returns no loop sends again and the drain can count what is
+// outstanding. Without it a loop that is late with its schedule may still
+// send after the drain has found everything answered.
+func (b *base) stopSending(ctx context.Context, stop func(l *client.Loop)) bool {
+	var wg sync.WaitGroup
+	for _, l := range b.pool.Loops() {
+		wg.Add(1)
+		if !l.Exec(func() { defer wg.Done(); stop(l) }) { // never had a connection, or stopped
+			wg.Done()
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
 		return true
 	case <-ctx.Done():
 		return false

@@ -25,6 +25,9 @@ const (
 // (open loop at MsgRate in all, or closed loop with Window unacked SENDs
 // each) and each receives the other's messages.
 //
+// With Reply, only visitors send (on the schedule, or their window) and
+// each agent answers every MESSAGE it receives with one SEND, right away.
+//
 // Tags: the visitor of pair i is 2i, its agent 2i+1. A peer's fields are
 // written by its connection's loop only, except conv, which the visitor's
 // loop writes into both peers before the agent is dialed.
@@ -63,7 +66,8 @@ type peer struct {
 // loopRelay is one loop's sending state; only that loop touches it.
 type loopRelay struct {
 	rt      *relayTimes
-	active  bool
+	active  bool // the schedule (or the closed loop) runs
+	replies bool // Reply: agents answer
 	filled  bool
 	senders []int
 	rr      int
@@ -156,6 +160,9 @@ func (s *relayScenario) Setup(ctx context.Context) error {
 
 func (s *relayScenario) Run(ctx context.Context, start time.Time) error {
 	rt := &relayTimes{startT: s.poolTime(start), senders: 2 * s.nReady.Load()}
+	if s.spec.Reply {
+		rt.senders = s.nReady.Load()
+	}
 	rt.warmEnd = rt.startT + s.spec.Warmup
 	rt.measEnd = rt.warmEnd + s.spec.Duration
 	rt.drainEnd = rt.measEnd + s.spec.Drain
@@ -174,6 +181,12 @@ func (s *relayScenario) Run(ctx context.Context, start time.Time) error {
 		return ctx.Err()
 	}
 	s.setPhase("drain")
+	if !s.stopSending(ctx, func(l *client.Loop) {
+		s.Tick(l, l.Now()) // what is still due before the end of the window
+		s.lr[l.Index].active, s.lr[l.Index].replies = false, false
+	}) {
+		return ctx.Err()
+	}
 	for s.pool.Now() < rt.drainEnd && !s.drained() {
 		if !s.sleepUntil(ctx, s.pool.Now()+10*time.Millisecond) {
 			return ctx.Err()
@@ -201,8 +214,9 @@ func (s *relayScenario) drained() bool {
 func (s *relayScenario) activate(l *client.Loop, rt *relayTimes) {
 	lr := &s.lr[l.Index]
 	lr.rt = rt
+	lr.replies = s.spec.Reply
 	for _, c := range l.Conns() {
-		if c.Ready() && s.pairs[c.Tag/2].Load() == pairReady {
+		if c.Ready() && s.pairs[c.Tag/2].Load() == pairReady && (!s.spec.Reply || c.Tag%2 == 0) {
 			lr.senders = append(lr.senders, c.Tag)
 		}
 	}
@@ -333,7 +347,7 @@ func (s *relayScenario) answered(c *client.Conn, now time.Duration) {
 		p.inflight--
 	}
 	lr := &s.lr[c.Loop().Index]
-	if s.spec.MsgRate <= 0 && lr.active && now < lr.rt.measEnd && now >= lr.rt.startT {
+	if s.spec.MsgRate <= 0 && lr.active && now < lr.rt.measEnd && now >= lr.rt.startT && (!s.spec.Reply || c.Tag%2 == 0) {
 		s.send(lr, c.Tag, now)
 	}
 }
@@ -369,6 +383,9 @@ func (s *relayScenario) onMessage(c *client.Conn, m *client.Msg, now time.Durati
 	if s.times.Load().measured(t) {
 		st.c[cDelivered].Add(1)
 		st.h[hE2E].Record(int64(now - t))
+	}
+	if lr := &s.lr[c.Loop().Index]; lr.replies && c.Tag%2 == 1 && now < lr.rt.measEnd {
+		s.send(lr, c.Tag, now) // the agent answers
 	}
 }
 

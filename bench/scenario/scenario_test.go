@@ -110,11 +110,68 @@ func TestSpecValidate(t *testing.T) {
 		"rate":      func(s *Spec) { s.MsgRate = -1 },
 		"payload":   func(s *Spec) { s.Payload = MaxPayload + 1 },
 		"sources":   func(s *Spec) { s.Sources = []string{"nope"} },
+		"mqtt":      func(s *Spec) { s.Transport = "mqtt" }, // relay speaks conversations
+		"qos":       func(s *Spec) { s.QoS = 3 },
+		"version":   func(s *Spec) { s.MQTTVersion = 3 },
+		"fanout":    func(s *Spec) { s.Fanout = MaxFanout + 1 },
 	} {
 		s := ok
 		mod(&s)
 		if err := s.Validate(); err == nil {
 			t.Errorf("%s: invalid spec accepted", name)
 		}
+	}
+}
+
+func TestSpecValidateMQTT(t *testing.T) {
+	ok := Spec{Scenario: "mqtt", Addr: "127.0.0.1:7000"}
+	ok.EnsureDefaults()
+	if err := ok.Validate(); err != nil || ok.Transport != "mqtt" || ok.MQTTVersion != 4 || ok.Fanout != 1 {
+		t.Fatalf("%v %+v", err, ok)
+	}
+	for name, mod := range map[string]func(*Spec){
+		"transport":   func(s *Spec) { s.Transport = "ws" },
+		"payload":     func(s *Spec) { s.Payload = MinMQTTPayload - 1 },
+		"connections": func(s *Spec) { s.Pairs, s.Fanout = MaxPairs, MaxFanout },
+	} {
+		s := ok
+		mod(&s)
+		if err := s.Validate(); err == nil {
+			t.Errorf("%s: invalid spec accepted", name)
+		}
+	}
+}
+
+// TestSeeWindow: the duplicate/reorder window agrees with a model that
+// remembers every number, for numbers within 64 of the highest.
+func TestSeeWindow(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var p mqttPeer
+	seen := map[uint64]bool{}
+	var hi uint64
+	for range 100_000 {
+		var k uint64
+		switch r.IntN(4) {
+		case 0: // a jump ahead
+			k = hi + 1 + uint64(r.IntN(100))
+		case 1: // the next one
+			k = hi + 1
+		default: // a recent one, seen or not
+			if hi == 0 {
+				continue
+			}
+			k = hi - uint64(r.IntN(int(min(hi, 64))))
+		}
+		dup, reordered := p.see(k)
+		wantDup := seen[k]
+		wantReordered := !seen[k] && k < hi
+		if dup != wantDup || reordered != wantReordered {
+			t.Fatalf("k %d (highest %d): dup %v reordered %v, want %v %v", k, hi, dup, reordered, wantDup, wantReordered)
+		}
+		seen[k] = true
+		hi = max(hi, k)
+	}
+	if dup, _ := p.see(hi - 64); !dup { // beyond the window: counted as a duplicate
+		t.Fatal("a number older than the window is not a duplicate")
 	}
 }

@@ -16,18 +16,20 @@ import (
 // process's share of it. It travels to worker processes as JSON. Zero
 // values take the documented defaults.
 type Spec struct {
-	// Scenario is conn, relay or storm.
+	// Scenario is conn, relay, storm, mqtt or mixed.
 	Scenario string `json:"scenario"`
 	// Addr is the target host:port. Required.
 	Addr string `json:"addr"`
 	// Path is the WebSocket path. Default /ws.
 	Path string `json:"path,omitempty"`
-	// Transport is frame, ws (JSON) or ws-proto. Default ws.
+	// Transport is frame, ws (JSON), ws-proto or mqtt. Default ws; mqtt
+	// for the mqtt scenario (the only one it speaks).
 	Transport string `json:"transport,omitempty"`
 	// Site is the site key in HELLO. Default demo.
 	Site string `json:"site,omitempty"`
-	// Secret signs agent tokens (relay). Without it agents send no token
-	// (accepted by the baseline hub, refused by Kefu).
+	// Secret signs agent tokens (relay) and device tokens (MQTT
+	// passwords). Without it agents and devices send none (accepted by
+	// the baselines, refused by Kefu).
 	Secret string `json:"secret,omitempty"`
 	// Sources are local addresses to dial from, in turn. Default none.
 	Sources []string `json:"sources,omitempty"`
@@ -61,6 +63,14 @@ type Spec struct {
 	Hold time.Duration `json:"hold,omitempty"`
 	// Open makes each conn connection a visitor with an open conversation.
 	Open bool `json:"open,omitempty"`
+	// Reconnect is how many connections per second conn (and mixed's idle
+	// visitors) close and dial again during the hold, over all of them;
+	// 0: none.
+	Reconnect float64 `json:"reconnect,omitempty"`
+	// Reply makes relay's agents send only in answer: each MESSAGE an agent
+	// receives gets one reply, and only visitors follow the schedule (or
+	// the closed-loop window).
+	Reply bool `json:"reply,omitempty"`
 
 	// Pairs is the number of visitor/agent pairs (relay). Default 100.
 	Pairs int `json:"pairs,omitempty"`
@@ -89,6 +99,17 @@ type Spec struct {
 	RST bool `json:"rst,omitempty"`
 	// MaxConnects caps the storm's connection attempts. Default 1,000,000.
 	MaxConnects int `json:"max_connects,omitempty"`
+
+	// MQTTVersion is the MQTT protocol level of MQTT connections: 4
+	// (3.1.1) or 5. Default 4.
+	MQTTVersion int `json:"mqtt_version,omitempty"`
+	// QoS of the mqtt scenario's PUBLISH and SUBSCRIBE: 0, 1 or 2.
+	QoS int `json:"qos,omitempty"`
+	// Retain sets RETAIN on the mqtt scenario's PUBLISH.
+	Retain bool `json:"retain,omitempty"`
+	// Fanout is the number of subscribers per topic (mqtt; one publisher
+	// each). Default 1: point to point.
+	Fanout int `json:"fanout,omitempty"`
 }
 
 // Caps that keep every run bounded.
@@ -98,6 +119,10 @@ const (
 	MaxDuration = time.Hour
 	MaxPayload  = 1 << 20
 	MaxMsgRate  = 10_000_000
+	MaxFanout   = 10_000
+	// MinMQTTPayload is the smallest mqtt payload: the sender's message
+	// number and intended send time, 8 bytes each.
+	MinMQTTPayload = 16
 )
 
 // EnsureDefaults fills in zero fields.
@@ -117,6 +142,9 @@ func (s *Spec) EnsureDefaults() {
 	}
 	if s.Transport == "" {
 		s.Transport = "ws"
+		if s.Scenario == "mqtt" {
+			s.Transport = "mqtt"
+		}
 	}
 	if s.Site == "" {
 		s.Site = "demo"
@@ -142,21 +170,28 @@ func (s *Spec) EnsureDefaults() {
 	defD(&s.Duration, 10*time.Second)
 	defD(&s.Drain, 3*time.Second)
 	def(&s.MaxConnects, 1_000_000)
+	def(&s.MQTTVersion, 4)
+	def(&s.Fanout, 1)
 }
 
 // Validate reports a spec that cannot run or breaks a cap.
 func (s *Spec) Validate() error {
 	var errs []error
 	switch s.Scenario {
-	case "conn", "relay", "storm":
+	case "conn", "relay", "storm", "mqtt", "mixed":
 	default:
-		errs = append(errs, fmt.Errorf("unknown scenario %q (conn, relay, storm)", s.Scenario))
+		errs = append(errs, fmt.Errorf("unknown scenario %q (conn, relay, storm, mqtt, mixed)", s.Scenario))
 	}
 	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q: %v", s.Addr, err))
 	}
-	if _, ok := client.ParseTransport(s.Transport); !ok {
-		errs = append(errs, fmt.Errorf("unknown transport %q (frame, ws, ws-proto)", s.Transport))
+	switch tr, ok := client.ParseTransport(s.Transport); {
+	case !ok:
+		errs = append(errs, fmt.Errorf("unknown transport %q (frame, ws, ws-proto, mqtt)", s.Transport))
+	case (s.Scenario == "relay" || s.Scenario == "mixed") && tr == client.MQTT:
+		errs = append(errs, fmt.Errorf("%s runs Kefu conversations (frame, ws, ws-proto); the mqtt scenario publishes and subscribes", s.Scenario))
+	case s.Scenario == "mqtt" && tr != client.MQTT:
+		errs = append(errs, fmt.Errorf("the mqtt scenario speaks MQTT, not %s", s.Transport))
 	}
 	if _, err := ParseSources(strings.Join(s.Sources, ",")); err != nil {
 		errs = append(errs, err)
@@ -176,13 +211,20 @@ func (s *Spec) Validate() error {
 	check("payload", s.Payload, 1, MaxPayload)
 	check("window", s.Window, 1, 10000)
 	check("max-connects", s.MaxConnects, 1, 100*MaxConns)
+	check("mqtt-version", s.MQTTVersion, 4, 5)
+	check("qos", s.QoS, 0, 2)
+	check("fanout", s.Fanout, 1, MaxFanout)
+	if s.Scenario == "mqtt" {
+		check("payload", s.Payload, MinMQTTPayload, MaxPayload)
+		check("connections (pairs × (1 + fanout))", s.Pairs*(1+s.Fanout), 2, MaxConns)
+	}
 	checkD("hold", s.Hold, 0, MaxDuration)
 	checkD("duration", s.Duration, time.Millisecond, MaxDuration)
 	checkD("warmup", s.Warmup, 0, MaxDuration)
 	checkD("drain", s.Drain, 0, 10*time.Minute)
 	checkD("life-time", s.LifeTime, 0, MaxDuration)
 	checkD("setup-timeout", s.SetupTimeout, time.Millisecond, MaxDuration)
-	if s.MsgRate < 0 || s.MsgRate > MaxMsgRate || s.ConnRate < 0 || s.ConnRate > MaxMsgRate {
+	if s.MsgRate < 0 || s.MsgRate > MaxMsgRate || s.ConnRate < 0 || s.ConnRate > MaxMsgRate || s.Reconnect < 0 || s.Reconnect > MaxMsgRate {
 		errs = append(errs, errors.New("rates must be in [0, 10,000,000]"))
 	}
 	return errors.Join(errs...)

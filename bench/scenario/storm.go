@@ -42,8 +42,11 @@ func (s *stormScenario) Run(ctx context.Context, start time.Time) error {
 	defer cancel()
 	s.startDialers(ctx) // dials in flight at the end finish normally
 	prefix := "bs" + s.spec.RunID + "-" + strconv.Itoa(s.spec.Worker) + "-"
+	exp := time.Now().Add(24 * time.Hour)
 	s.feed(runCtx, s.spec.MaxConnects, s.spec.ConnRate, func(i int) *client.Conn {
-		return &client.Conn{Tag: i, Hello: client.Hello{Site: s.spec.Site, Role: pb.Role_ROLE_VISITOR, User: prefix + strconv.Itoa(i), Client: "kefu-bench"}}
+		c := &client.Conn{Tag: i}
+		s.identify(c, pb.Role_ROLE_VISITOR, prefix+strconv.Itoa(i), "", exp)
+		return c
 	})
 	<-runCtx.Done()
 	s.stopDialers()
