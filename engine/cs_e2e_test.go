@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/kefu-im/kefu/internal/server"
@@ -289,5 +290,88 @@ func TestCapacityUnderBurst(t *testing.T) {
 	}
 	if got := nAgents * 2; len(load) != nAgents || queued != nVisitors-got {
 		t.Fatalf("load %v, %d queued; want every agent full and %d queued", load, queued, nVisitors-got)
+	}
+}
+
+// TestOfflineGraceRequeues: an agent whose last connection goes stays
+// assigned through the grace period, then the conversation goes back to
+// the queue (a system message tells the visitor) and the next agent to
+// come online takes it.
+func TestOfflineGraceRequeues(t *testing.T) {
+	grace := func(c *server.Config) { c.Routing.OfflineGrace = 300 * time.Millisecond }
+	s := testserver.Start(t, testserver.WithRouting(), capacity(1), grace)
+	a := dialGorilla(t, s.WSURL(), nil)
+	agent(t, a, "gone")
+	await(t, a, "online", func(e *proto.Envelope) bool { return e.Type == proto.Type_TYPE_STATUS })
+	v := dialFrame(t, s.Addr())
+	defer v.close()
+	visitor(t, v, "left-behind")
+	v.send(t, &proto.Envelope{Type: proto.Type_TYPE_OPEN, Id: 2})
+	j := await(t, v, "JOINED", isType(proto.Type_TYPE_JOINED, 2))
+	await(t, v, "assigned", isSystem("assigned", j.Conversation, nil))
+	a.close()
+	var sys map[string]any
+	start := time.Now()
+	await(t, v, "requeued", isSystem("queued", j.Conversation, &sys))
+	if sys["reason"] != "offline" || time.Since(start) < 300*time.Millisecond {
+		t.Fatalf("requeued %v after %v", sys, time.Since(start))
+	}
+	b := dialFrame(t, s.Addr())
+	defer b.close()
+	agent(t, b, "next")
+	await(t, b, "assigned notice", isNotice("assigned", j.Conversation))
+	await(t, v, "assigned to the next agent", isSystem("assigned", j.Conversation, &sys))
+	if sys["agent"] != "next" {
+		t.Fatalf("assigned %v", sys)
+	}
+}
+
+// TestVerifiedVisitorAcrossDevices: a verified visitor who opens from a
+// second device gets their open conversation and its history; an
+// anonymous visitor of the same id does not; after the close, OPEN starts
+// a new conversation.
+func TestVerifiedVisitorAcrossDevices(t *testing.T) {
+	s := testserver.Start(t, testserver.WithRouting())
+	tok := testserver.VisitorToken("vera")
+	phone := dialGorilla(t, s.WSURL(), nil)
+	defer phone.close()
+	hello(t, phone, proto.Role_ROLE_VISITOR, "vera", tok)
+	phone.send(t, &proto.Envelope{Type: proto.Type_TYPE_OPEN, Id: 2})
+	conv := await(t, phone, "JOINED", isType(proto.Type_TYPE_JOINED, 2)).Conversation
+	phone.send(t, &proto.Envelope{Type: proto.Type_TYPE_SEND, Id: 3, Conversation: conv, Body: "from my phone", ClientMsgId: "p1"})
+	await(t, phone, "ACK", isType(proto.Type_TYPE_ACK, 3))
+
+	laptop := dialFrame(t, s.Addr())
+	defer laptop.close()
+	hello(t, laptop, proto.Role_ROLE_VISITOR, "vera", tok)
+	laptop.send(t, &proto.Envelope{Type: proto.Type_TYPE_OPEN, Id: 2})
+	var history []string
+	j := await(t, laptop, "JOINED", func(e *proto.Envelope) bool {
+		if e.Type == proto.Type_TYPE_MESSAGE && e.Sender == "v:vera" {
+			history = append(history, e.Body)
+		}
+		return e.Type == proto.Type_TYPE_JOINED && e.Id == 2
+	})
+	if j.Conversation != conv || len(history) != 1 || history[0] != "from my phone" {
+		t.Fatalf("second device joined %s with %q, want %s with the phone's message", j.Conversation, history, conv)
+	}
+	laptop.send(t, &proto.Envelope{Type: proto.Type_TYPE_SEND, Id: 4, Conversation: conv, Body: "from my laptop", ClientMsgId: "l1"})
+	await(t, laptop, "ACK", isType(proto.Type_TYPE_ACK, 4))
+	await(t, phone, "the laptop's message", func(e *proto.Envelope) bool { return e.Type == proto.Type_TYPE_MESSAGE && e.Body == "from my laptop" })
+
+	anon := dialGorilla(t, s.WSURL(), nil)
+	defer anon.close()
+	hello(t, anon, proto.Role_ROLE_VISITOR, "vera", "")
+	anon.send(t, &proto.Envelope{Type: proto.Type_TYPE_OPEN, Id: 2})
+	if a := await(t, anon, "JOINED", isType(proto.Type_TYPE_JOINED, 2)); a.Conversation == conv {
+		t.Fatal("an anonymous visitor resumed a verified visitor's conversation")
+	}
+
+	phone.send(t, &proto.Envelope{Type: proto.Type_TYPE_CLOSE, Id: 5, Conversation: conv})
+	await(t, phone, "OK", isType(proto.Type_TYPE_OK, 5))
+	time.Sleep(100 * time.Millisecond) // the close reaches the desk after the reply
+	laptop.send(t, &proto.Envelope{Type: proto.Type_TYPE_OPEN, Id: 6})
+	if n := await(t, laptop, "JOINED", isType(proto.Type_TYPE_JOINED, 6)); n.Conversation == conv || n.State != "queued" {
+		t.Fatalf("OPEN after close joined %s (%s), want a new conversation", n.Conversation, n.State)
 	}
 }

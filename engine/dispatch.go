@@ -53,6 +53,13 @@ func (e *Engine) dispatch(c client, env *proto.Envelope) {
 		if env.Conversation == "" {
 			env.Conversation = newConversationID()
 			op = shard.OpCreate
+			if who.Trust == shard.TrustVerified {
+				// A verified visitor resumes their open conversation from
+				// any device; the desk knows it (or creates this one).
+				c.joinedShard(e.router.ShardOf(env.Conversation)) // env is the desk's once submitted
+				e.submitDesk(c, who, shard.OpOpen, env)
+				return
+			}
 		}
 	case proto.Type_TYPE_JOIN:
 		op = shard.OpJoin

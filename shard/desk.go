@@ -36,6 +36,7 @@ type Desk struct {
 	agents   map[agentKey]*presence
 	bySite   map[string]map[string]*presence
 	members  map[string]map[string][]*presence // site → group → agents in it
+	open     map[agentKey]string               // verified visitor (site, id) → their open conversation
 	sites    map[string]bool
 	nextTick time.Time
 	bufs     [][]byte
@@ -63,6 +64,7 @@ func newDesk(r *Router) (*Desk, error) {
 		agents:  make(map[agentKey]*presence),
 		bySite:  make(map[string]map[string]*presence),
 		members: make(map[string]map[string][]*presence),
+		open:    make(map[agentKey]string),
 		sites:   make(map[string]bool),
 	}, nil
 }
@@ -262,6 +264,10 @@ func (d *Desk) maybeTick(now time.Time) {
 
 func (d *Desk) handle(req *Request, now time.Time) {
 	env := req.Env
+	if req.Op == OpOpen {
+		d.openReq(req)
+		return
+	}
 	if d.opts.DisableRouting && req.Op != OpFunc && req.Op != OpClosed {
 		if req.Op == OpClaim || req.Op == OpTransfer || req.Op == OpStatus {
 			d.replyErr(req, proto.Code_CODE_UNSUPPORTED, "routing is disabled on this server")
@@ -414,12 +420,31 @@ func (d *Desk) route(req *Request) {
 	d.evs, err = d.rt.Route(d.evs[:0], routing.Request{
 		Site: who.Site, Visitor: who.User, Conversation: env.Conversation, Tags: env.Tags,
 	})
+	if err == nil && who.Trust == TrustVerified {
+		d.open[agentKey{who.Site, who.User}] = env.Conversation
+	}
 	if err != nil && !errors.Is(err, routing.ErrDuplicateConversation) {
 		// Queue full, or no group: the conversation cannot be served now.
 		d.toShard(env.Conversation, &proto.Envelope{Event: "refused", Conversation: env.Conversation, Body: err.Error()}, who)
 		return
 	}
 	d.apply()
+}
+
+// openReq resumes a verified visitor's open conversation or creates one.
+func (d *Desk) openReq(req *Request) {
+	who := req.Who
+	if conv, ok := d.open[agentKey{who.Site, who.User}]; ok && who.Trust == TrustVerified {
+		env := req.Env
+		env.Conversation, env.Seq = conv, 0
+		if !d.r.SubmitTo(d.r.ShardOf(conv), Request{Op: OpJoin, Sink: req.Sink, Who: who, Env: env}) {
+			d.replyErr(req, proto.Code_CODE_BUSY, "server busy, retry")
+		}
+		return
+	}
+	if !d.r.SubmitTo(d.r.ShardOf(req.Env.Conversation), Request{Op: OpCreate, Sink: req.Sink, Who: who, Env: req.Env}) {
+		d.replyErr(req, proto.Code_CODE_BUSY, "server busy, retry")
+	}
 }
 
 // Restore rebuilds the routing state of every conversation that is not
@@ -474,6 +499,9 @@ func (d *Desk) Restore(ctx context.Context) (int, error) {
 				d.opts.Logger.Warn("restoring conversation", "conversation", m.Id, "err", err)
 				continue
 			}
+			if m.VisitorTrust == uint32(TrustVerified) {
+				d.open[agentKey{m.Site, m.Visitor}] = m.Id
+			}
 			d.apply()
 			n++
 		}
@@ -526,6 +554,9 @@ func (d *Desk) apply() {
 		case routing.EventUnassigned:
 			d.notify(ev.Site, ev.Agent, ev, "unassigned", "", 0)
 		case routing.EventClosed:
+			if k := (agentKey{ev.Site, ev.Visitor}); d.open[k] == ev.Conversation {
+				delete(d.open, k)
+			}
 			if ev.Agent != "" {
 				d.notify(ev.Site, ev.Agent, ev, "closed", "closed", 0)
 			} else {
