@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/kefu-im/kefu/internal/server"
 	"github.com/kefu-im/kefu/internal/testserver"
