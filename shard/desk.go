@@ -311,6 +311,8 @@ func (d *Desk) connect(req *Request, now time.Time) {
 	if !slices.ContainsFunc(p.sinks, func(s Sink) bool { return s.ID() == req.Sink.ID() }) {
 		p.sinks = append(p.sinks, req.Sink)
 	}
+	// The status first, then what coming online causes (queue notices).
+	d.write(req.Sink, &proto.Envelope{Type: proto.Type_TYPE_STATUS, Status: d.statusOf(who.Site, who.User).String()})
 	if _, ok := d.rt.Agent(who.Site, who.User); !ok {
 		err := d.setAgent(routing.Agent{
 			ID: who.User, Site: who.Site, Capacity: d.opts.DefaultCapacity, Weight: 1,
@@ -321,7 +323,6 @@ func (d *Desk) connect(req *Request, now time.Time) {
 	} else {
 		d.setStatus(who, d.statusOf(who.Site, who.User), now)
 	}
-	d.write(req.Sink, &proto.Envelope{Type: proto.Type_TYPE_STATUS, Status: d.statusOf(who.Site, who.User).String()})
 }
 
 func (d *Desk) disconnect(req *Request, now time.Time) {
