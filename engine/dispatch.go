@@ -5,7 +5,6 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"math/bits"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/kefu-im/kefu/proto"
@@ -42,8 +41,12 @@ func (e *Engine) dispatch(c client, env *proto.Envelope) {
 	switch env.Type {
 	case proto.Type_TYPE_OPEN:
 		if who.Role != proto.Role_ROLE_VISITOR {
-			e.refuse(c, env, proto.Code_CODE_FORBIDDEN, "only visitors open conversations")
-			return
+			if env.Conversation == "" {
+				e.refuse(c, env, proto.Code_CODE_FORBIDDEN, "only visitors open new conversations")
+				return
+			}
+			op = shard.OpReopen // an agent's OPEN of a conversation reopens it
+			break
 		}
 		if !validTags(env.Tags) {
 			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "bad tags")
@@ -78,7 +81,7 @@ func (e *Engine) dispatch(c client, env *proto.Envelope) {
 			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, "invalid UTF-8")
 			return
 		case (env.Kind == proto.Kind_KIND_IMAGE || env.Kind == proto.Kind_KIND_FILE) && !validAttachment(env.Body):
-			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, `an image or file body is {"url":"/files/…" or "https://…","name","size","type"}`)
+			e.refuse(c, env, proto.Code_CODE_BAD_REQUEST, `an image or file body is a JSON object {"url","name","size","type"}`)
 			return
 		}
 		op = shard.OpSend
@@ -241,17 +244,16 @@ func (e *Engine) refuse(c client, env *proto.Envelope, code proto.Code, msg stri
 	})
 }
 
-// validAttachment checks the JSON body of an image or file message: its
-// url is an upload of this server (/files/...) or an https URL, so that no
-// client is handed a javascript: or data: link to render.
+// validAttachment checks the shape of an image or file message's body: a
+// JSON object with a non-empty string url. What a URL may become on screen
+// is the renderer's decision (the widget and the console link only this
+// server's /files/ and show anything else as text; their browser tests send
+// javascript: and foreign links).
 func validAttachment(body string) bool {
 	var a struct {
 		URL string `json:"url"`
 	}
-	if json.Unmarshal([]byte(body), &a) != nil {
-		return false
-	}
-	return strings.HasPrefix(a.URL, "/files/") || strings.HasPrefix(a.URL, "https://")
+	return json.Unmarshal([]byte(body), &a) == nil && a.URL != ""
 }
 
 func validTags(tags []string) bool {

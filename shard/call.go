@@ -64,6 +64,11 @@ func opOf(env *proto.Envelope) (Op, bool, error) {
 		return OpEvent, false, nil
 	case proto.Type_TYPE_CLOSE:
 		return OpClose, false, nil
+	case proto.Type_TYPE_OPEN: // an agent's OPEN of an existing conversation: reopen
+		if env.GetConversation() == "" {
+			return 0, false, errors.New("shard: Call opens only existing conversations (reopen)")
+		}
+		return OpReopen, false, nil
 	case proto.Type_TYPE_RATE:
 		return OpRate, false, nil
 	case proto.Type_TYPE_CLAIM:

@@ -157,6 +157,37 @@ func (w *worker) closeReq(req *Request, c *conv) {
 	w.pend = append(w.pend, pending{kind: pendReply, sink: req.Sink, c: c, env: ok, who: who, after: OpClosed})
 }
 
+// reopen: an agent brings a closed conversation back. It is queued and
+// routed again (affinity usually gives it back to its last agent); the
+// visitor sees a "reopened" system message. Reopening an open or queued
+// conversation changes nothing.
+func (w *worker) reopen(req *Request, c *conv) {
+	who, env := req.Who, req.Env
+	if who.Role != proto.Role_ROLE_AGENT {
+		w.replyErr(req.Sink, env, proto.Code_CODE_FORBIDDEN, "agents reopen conversations", false)
+		return
+	}
+	ok := &proto.Envelope{Type: proto.Type_TYPE_OK, Id: env.GetId(), Conversation: c.id}
+	if c.meta.State != stateClosed {
+		ok.State = c.meta.State
+		w.emit(req.Sink, w.encode(req.Sink.Format(), ok, nil))
+		return
+	}
+	w.touchMeta(c)
+	c.meta.ClosedAt, c.meta.ClosedBy = 0, ""
+	c.meta.Agent = ""
+	after := OpRoute
+	if w.opts.DisableRouting {
+		c.meta.State, after = stateOpen, 0
+	} else {
+		c.meta.State, c.meta.QueuedAt = stateQueued, w.nowMillis()
+	}
+	ok.State = c.meta.State
+	w.systemMessage(c, jsonObject("type", "reopened", "by", who.Sender))
+	visitor := NewIdentity(c.meta.Site, c.meta.Visitor, proto.Role_ROLE_VISITOR).WithTrust(uint8(c.meta.VisitorTrust))
+	w.pend = append(w.pend, pending{kind: pendReply, sink: req.Sink, c: c, env: ok, who: visitor, after: after})
+}
+
 // rate: RATE from the conversation's visitor, once, after the close.
 func (w *worker) rate(req *Request, c *conv) {
 	who, env := req.Who, req.Env

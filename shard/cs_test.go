@@ -265,3 +265,48 @@ func testWait(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestReopen: an agent reopens a closed conversation; it is routed again
+// (back to the same agent by affinity) with a system message; reopening
+// an open conversation changes nothing; visitors cannot reopen.
+func TestReopen(t *testing.T) {
+	r, _ := newTestRouter(t, t.TempDir(), Options{Shards: 2})
+	ag := newRecorder(10)
+	deskSubmit(t, r, Request{Op: OpConnect, Sink: ag, Who: alice, Env: &proto.Envelope{}})
+	v := newRecorder(1)
+	submit(t, r, Request{Op: OpCreate, Sink: v, Who: vis, Env: &proto.Envelope{Id: 1, Conversation: "ro"}})
+	v.wait(t, hasSystem("assigned", 1))
+	submit(t, r, Request{Op: OpClose, Sink: ag, Who: alice, Env: &proto.Envelope{Id: 2, Conversation: "ro"}})
+	v.wait(t, hasSystem("closed", 1))
+	submit(t, r, Request{Op: OpReopen, Sink: v, Who: vis, Env: &proto.Envelope{Id: 3, Conversation: "ro"}})
+	if e := ofType(v.wait(t, count(proto.Type_TYPE_ERROR, 1)), proto.Type_TYPE_ERROR)[0]; e.Error.Code != proto.Code_CODE_FORBIDDEN {
+		t.Fatalf("visitor reopen: %v", e)
+	}
+	submit(t, r, Request{Op: OpReopen, Sink: ag, Who: alice, Env: &proto.Envelope{Id: 4, Conversation: "ro"}})
+	v.wait(t, hasSystem("reopened", 1))
+	v.wait(t, hasSystem("assigned", 2))
+	if m := meta(t, r, "ro"); m.State != "open" || m.Agent != "alice" || m.ClosedAt != 0 {
+		t.Fatalf("after reopen: %v", m)
+	}
+	submit(t, r, Request{Op: OpReopen, Sink: ag, Who: alice, Env: &proto.Envelope{Id: 5, Conversation: "ro"}})
+	envs := ag.wait(t, func(envs []*proto.Envelope) bool {
+		for _, e := range envs {
+			if e.Type == proto.Type_TYPE_OK && e.Id == 5 {
+				return true
+			}
+		}
+		return false
+	})
+	if ok := ofType(envs, proto.Type_TYPE_OK); ok[len(ok)-1].State != "open" {
+		t.Fatalf("reopen of an open conversation: %v", ok[len(ok)-1])
+	}
+	reopened := 0
+	for _, m := range systemBodies(v.wait(t, hasSystem("reopened", 1))) {
+		if m["type"] == "reopened" {
+			reopened++
+		}
+	}
+	if reopened != 1 {
+		t.Fatalf("%d reopened messages, want 1", reopened)
+	}
+}

@@ -79,6 +79,9 @@ const (
 	OpClose
 	// OpRate rates a closed conversation (its visitor), on its shard.
 	OpRate
+	// OpReopen reopens a closed conversation (an agent): back to the
+	// queue, routed again.
+	OpReopen
 	// OpRouted applies a routing decision to a conversation, on its shard
 	// (sent by the desk): Env.Event is "assigned", "queued", "position",
 	// "restored" or "refused"; Env.Agent, Env.Group, Env.Position,

@@ -155,6 +155,8 @@ func (w *worker) handle(req *Request) {
 		w.send(req, c)
 	case OpClose:
 		w.closeReq(req, c)
+	case OpReopen:
+		w.reopen(req, c)
 	case OpRate:
 		w.rate(req, c)
 	case OpEvent:

@@ -398,12 +398,8 @@ func (a *API) transfer(w http.ResponseWriter, r *http.Request, c *caller) error 
 	return a.action(w, r, c, &proto.Envelope{Type: proto.Type_TYPE_TRANSFER, Agent: req.Agent, Group: req.Group})
 }
 
-// reopen is not offered by the conversation protocol: a closed
-// conversation stays closed and the visitor opens a new one. The route
-// exists so clients get a clear, stable answer.
-func (a *API) reopen(_ http.ResponseWriter, r *http.Request, c *caller) error {
-	if _, err := a.loadConv(c.site, r.PathValue("id")); err != nil {
-		return err
-	}
-	return errf(http.StatusConflict, CodeUnsupported, "a closed conversation cannot be reopened; the visitor opens a new one")
+// reopen brings a closed conversation back to the queue (routed again;
+// affinity usually gives it back to its last agent).
+func (a *API) reopen(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return a.action(w, r, c, &proto.Envelope{Type: proto.Type_TYPE_OPEN})
 }

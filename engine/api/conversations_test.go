@@ -157,14 +157,18 @@ func TestConversationFlow(t *testing.T) {
 		t.Fatalf("before and after: %d", r.status)
 	}
 
-	// Close, then reopen is refused clearly.
+	// Close, reopen (back to a queue and routed again), close again.
 	e.must(http.StatusOK, e.do("POST", "/api/v1/conversations/c1/close", "a-agent", nil))
 	if m := e.waitState("a-agent", "c1", "closed"); m["closed_by"] != "a:"+e.ids["a-agent"] {
 		t.Fatalf("closed: %v", m)
 	}
-	if r := e.do("POST", "/api/v1/conversations/c1/reopen", "a-agent", nil); r.status != 409 || r.code() != CodeUnsupported {
-		t.Fatalf("reopen: %d %s", r.status, r.body)
+	// The agent's place went to c3, which was waiting: c1 queues again.
+	e.must(http.StatusOK, e.do("POST", "/api/v1/conversations/c1/reopen", "a-agent", nil))
+	if m := e.waitState("a-agent", "c1", "queued"); m["closed_by"] != "" {
+		t.Fatalf("reopened: %v", m)
 	}
+	e.must(http.StatusOK, e.do("POST", "/api/v1/conversations/c1/close", "a-agent", nil))
+	e.waitState("a-agent", "c1", "closed")
 	if r := e.do("POST", "/api/v1/conversations/c1/messages", "a-agent", map[string]string{"body": "late"}); r.status != 403 {
 		t.Fatalf("send into a closed conversation: %d %s", r.status, r.body)
 	}
