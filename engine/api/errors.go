@@ -23,7 +23,7 @@ const (
 	CodeNotFound         = "not_found"          // 404: no such resource in the caller's site, or no such endpoint
 	CodeMethodNotAllowed = "method_not_allowed" // 405: the path exists with other methods (see Allow)
 	CodeConflict         = "conflict"           // 409: duplicate email or shortcut, limit reached, state conflict
-	CodeUnsupported      = "unsupported"        // 409: the operation is not available (reopen)
+	CodeUnsupported      = "unsupported"        // 409: the operation is not available (routing disabled)
 	CodeTooLarge         = "too_large"          // 413: body over its limit
 	CodeUnsupportedType  = "unsupported_type"   // 415: content type not allowed, or content does not match it
 	CodeThrottled        = "throttled"          // 429: too many failed logins; see Retry-After
