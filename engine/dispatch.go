@@ -200,6 +200,13 @@ func (e *Engine) hello(c client, env *proto.Envelope) {
 		c.authFailed()
 		return
 	}
+	if !e.originAllows(who.Site, c.originTag()) {
+		// The page's origin was accepted for another site, not this one.
+		e.m.authFailures.Inc()
+		c.reply(e, errEnv(env.Id, proto.Code_CODE_FORBIDDEN, "origin not allowed for this site", false))
+		c.authFailed()
+		return
+	}
 	c.setIdentity(who)
 	c.reply(e, &proto.Envelope{Type: proto.Type_TYPE_WELCOME, Id: env.Id, Sender: who.Sender})
 	if who.Role == proto.Role_ROLE_AGENT {

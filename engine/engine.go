@@ -56,13 +56,15 @@ type Engine struct {
 	fireFn  func(*conn) (int64, bool) // e.fire at e.tickNow, bound once
 	tickNow int64                     // ticker-owned: now of the current OnTick
 
-	lns      []*listener
-	byPort   map[int]*listener
-	upgrade  ws.UpgradeOptions
-	wsDecode ws.DecodeOptions
-	pingWS   []byte
-	pingFrm  []byte
-	mq       mqttSide // the MQTT broker and what its connections share
+	lns     []*listener
+	byPort  map[int]*listener
+	upgrade ws.UpgradeOptions
+	// globalOrigin is the gateway.allowed_origins check.
+	globalOrigin func([]byte) bool
+	wsDecode     ws.DecodeOptions
+	pingWS       []byte
+	pingFrm      []byte
+	mq           mqttSide // the MQTT broker and what its connections share
 
 	nextID   atomic.Uint64
 	open     atomic.Int64
@@ -104,10 +106,23 @@ func New(opts Options, auth Authenticator, router Router) (*Engine, error) {
 	for _, l := range opts.Listeners {
 		e.lns = append(e.lns, &listener{cfg: l})
 	}
+	global := newOriginChecker(opts.AllowedOrigins)
 	e.upgrade = ws.UpgradeOptions{
-		CheckOrigin: newOriginChecker(opts.AllowedOrigins),
+		CheckOrigin: global,
 		Protocols:   []string{subprotoJSON, subprotoProto},
 	}
+	if opts.AnySiteOrigin != nil {
+		// A browser origin allowed by a site only is tagged; the HELLO
+		// must then name a site that lists it (originAllows).
+		e.upgrade.CheckOrigin = func(o []byte) bool { return global(o) || opts.AnySiteOrigin(o) }
+		e.upgrade.OriginTag = func(o []byte) uint32 {
+			if global(o) {
+				return 0
+			}
+			return originTag(o)
+		}
+	}
+	e.globalOrigin = global
 	e.upgrade.EnsureDefaults()
 	e.wsDecode = ws.DecodeOptions{MaxMessageSize: opts.MaxFrameBytes}
 	e.wsDecode.EnsureDefaults()

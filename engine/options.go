@@ -72,6 +72,12 @@ type Options struct {
 	// AllowedOrigins (same patterns); used by OriginAllowed for
 	// long-poll. Default nil: only AllowedOrigins.
 	SiteOrigins func(site string) []string
+	// AnySiteOrigin reports whether some site lists origin among its own
+	// origins. A WebSocket upgrade from such an origin (not in
+	// AllowedOrigins) is accepted, and its HELLO must then name a site
+	// that lists the origin (SiteOrigins). Default nil: AllowedOrigins
+	// only.
+	AnySiteOrigin func(origin []byte) bool
 	// Logger receives logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives metrics. Default: none.

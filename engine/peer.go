@@ -32,6 +32,45 @@ type client interface {
 	authFailed()
 	// joinedShard records that the client subscribed on shard i.
 	joinedShard(i int)
+	// originTag is the tag of a browser origin that only some sites allow
+	// (0: none, or allowed for every site).
+	originTag() uint32
+}
+
+// originTag summarizes a browser origin as 32 bits of FNV-1a over its
+// lower-case form without a trailing slash; never 0.
+func originTag(o []byte) uint32 {
+	for len(o) > 0 && o[len(o)-1] == '/' {
+		o = o[:len(o)-1]
+	}
+	h := uint32(2166136261)
+	for _, c := range o {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h = (h ^ uint32(c)) * 16777619
+	}
+	if h == 0 {
+		h = 1
+	}
+	return h
+}
+
+// originAllows reports whether a client whose origin has tag may speak
+// for site: the site lists that origin.
+func (e *Engine) originAllows(site string, tag uint32) bool {
+	if tag == 0 {
+		return true
+	}
+	if e.opts.SiteOrigins == nil {
+		return false
+	}
+	for _, o := range e.opts.SiteOrigins(site) {
+		if originTag([]byte(strings.TrimSpace(o))) == tag {
+			return true
+		}
+	}
+	return false
 }
 
 // NewPeerID returns an id for a Peer, unique among the engine's
@@ -57,7 +96,7 @@ func (e *Engine) DropPeer(p Peer) {
 // site: the gateway's allow-list, or the site's own origins
 // (Options.SiteOrigins).
 func (e *Engine) OriginAllowed(site, origin string) bool {
-	if e.upgrade.CheckOrigin == nil || e.upgrade.CheckOrigin([]byte(origin)) {
+	if e.globalOrigin == nil || e.globalOrigin([]byte(origin)) {
 		return true
 	}
 	if e.opts.SiteOrigins == nil {
@@ -79,6 +118,7 @@ func (p peerClient) setIdentity(who *shard.Identity)      { p.SetWho(who) }
 func (p peerClient) reply(_ *Engine, env *proto.Envelope) { p.Reply(env) }
 func (p peerClient) authFailed()                          {}
 func (p peerClient) joinedShard(int)                      {}
+func (p peerClient) originTag() uint32                    { return 0 } // long-poll checks Origin on every request
 
 // The conn side of client. Event loop only.
 
@@ -98,3 +138,4 @@ func (c *conn) setIdentity(who *shard.Identity) {
 func (c *conn) reply(e *Engine, env *proto.Envelope) { e.replyEnv(c, env) }
 func (c *conn) authFailed()                          { c.closeOnLoop(reasonAuth) }
 func (c *conn) joinedShard(i int)                    { c.shards |= 1 << uint(i) }
+func (c *conn) originTag() uint32                    { return c.origin }

@@ -127,6 +127,7 @@ func (e *Engine) upgradeWS(c *conn, buf []byte) int {
 	}
 	_, _ = c.gc.Write(resp)
 	c.state = stateHello
+	c.origin = info.OriginTag
 	if up == &e.mq.upgrade || info.Protocol == subprotoMQTT {
 		e.openMQTT(c, protoWS)
 		return n

@@ -35,6 +35,12 @@ type UpgradeOptions struct {
 	// DefaultMaxHeaderBytes (8192).
 	MaxHeaderBytes int
 
+	// OriginTag, if set, is called with the Origin header's value (after a
+	// CheckOrigin that accepted it) and its result is returned in
+	// Handshake.OriginTag: a caller-defined summary of the origin that it
+	// keeps instead of the bytes. Nil: OriginTag is 0.
+	OriginTag func(origin []byte) uint32
+
 	// OnHeader, if set, is called for every header that is not part of the
 	// WebSocket handshake itself (for example Cookie, User-Agent,
 	// X-Forwarded-For, Origin). The key is in canonical form; both slices
@@ -71,6 +77,9 @@ type Handshake struct {
 	// Path is the request target (path and query) of the request line,
 	// copied.
 	Path string
+	// OriginTag is UpgradeOptions.OriginTag of the Origin header, 0 when
+	// there is none.
+	OriginTag uint32
 }
 
 // Handshake errors. Other failures are the *gobwas/ws.ConnectionRejectedError
@@ -163,15 +172,20 @@ func Upgrade(buf []byte, dst []byte, opts *UpgradeOptions) (n int, resp []byte, 
 				return selectProtocol(offer, opts.Protocols), true
 			}
 		}
-		if opts.CheckOrigin != nil || opts.OnHeader != nil {
+		if opts.CheckOrigin != nil || opts.OnHeader != nil || opts.OriginTag != nil {
 			u.OnHeader = func(key, value []byte) error {
 				if opts.OnHeader != nil {
 					opts.OnHeader(key, value)
 				}
 				// RFC 6455 §4.2.1 item 7, §10.2: the server may refuse
 				// an origin it does not trust.
-				if opts.CheckOrigin != nil && string(key) == "Origin" && !opts.CheckOrigin(value) {
-					return rejectOrigin
+				if string(key) == "Origin" {
+					if opts.CheckOrigin != nil && !opts.CheckOrigin(value) {
+						return rejectOrigin
+					}
+					if opts.OriginTag != nil {
+						info.OriginTag = opts.OriginTag(value)
+					}
 				}
 				return nil
 			}

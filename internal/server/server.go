@@ -146,7 +146,7 @@ func New(cfg Config, log *slog.Logger, mounts ...func(*http.ServeMux)) (*Server,
 		PingInterval: g.PingInterval, IdleTimeout: g.IdleTimeout, Tick: g.Tick,
 		MaxFrameBytes: g.MaxFrameBytes, MaxBodyBytes: g.MaxBodyBytes, OutboundLimit: g.OutboundLimit,
 		AllowedOrigins: g.AllowedOrigins, Logger: log.With("component", "engine"), Registerer: s.Registry,
-		MQTT: s.Broker, SiteOrigins: s.siteOrigins,
+		MQTT: s.Broker, SiteOrigins: s.siteOrigins, AnySiteOrigin: s.anySiteOrigin,
 	}, s.Accounts.Hello(auth), s.Router)
 	if err != nil {
 		_ = s.Store.Close()
@@ -200,6 +200,21 @@ func (s *Server) siteOrigins(site string) []string {
 		}
 	}
 	return nil
+}
+
+// anySiteOrigin is engine.Options.AnySiteOrigin: some directory site lists
+// origin (exact origins; compared case-insensitively without a trailing
+// slash).
+func (s *Server) anySiteOrigin(origin []byte) bool {
+	o := strings.TrimRight(strings.ToLower(string(origin)), "/")
+	for _, st := range s.Accounts.Sites() {
+		for _, so := range st.Origins {
+			if strings.TrimRight(strings.ToLower(strings.TrimSpace(so)), "/") == o {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Start runs the shards, the reactor and the HTTP side.
