@@ -31,20 +31,20 @@ const (
 // mq is set on the loop before ready; the ticker reads it only once ready
 // is true (conn_mqtt.go).
 type conn struct {
-	gc        gnet.Conn
-	e         *Engine
-	ln        *listener
-	id        uint64
-	proto     uint8
-	state     uint8
-	format    wire.Format
-	byeSent   bool   // the close frame went out
-	origin    uint32 // WebSocket: tag of an Origin allowed only by some site (0: none or allowed everywhere)
-	shards    uint64 // bit i: a subscribing request went to shard i
-	who       *shard.Identity
-	ws        ws.Decoder
-	mq        *mqtt.Client // MQTT connections only (TCP or WebSocket)
-	mqRem     *[]byte      // MQTT over WebSocket: the start of a split packet
+	gc      gnet.Conn
+	e       *Engine
+	ln      *listener
+	id      uint64
+	proto   uint8
+	state   uint8
+	format  wire.Format
+	byeSent bool   // the close frame went out
+	origin  uint32 // WebSocket: tag of an Origin allowed only by some site (0: none or allowed everywhere)
+	shards  uint64 // bit i: a subscribing request went to shard i
+	who     *shard.Identity
+	ws      ws.Decoder
+	mq      *mqtt.Client // MQTT connections only (TCP or WebSocket)
+	mqRem   *[]byte      // MQTT over WebSocket: the start of a split packet
 
 	opened   int64 // unix nanos
 	lastPing int64 // ticker-owned: when the last ping was sent
