@@ -24,6 +24,24 @@
 //     connections; a Sink may keep them until written, but not the [][]byte
 //     slice that holds them, which the worker reuses.
 //
+// Customer service (routing enabled, the default):
+//
+//	visitor OPEN ──► shard: create (state queued) ──commit──► desk: Route
+//	desk (one goroutine: shard/routing.Router, agent presence)
+//	   ├─► shard OpRouted: state open/queued, stored system message,
+//	   │   queue position EVENT ──► visitor
+//	   └─► NOTICE / STATUS ──► the agent's connections
+//	CLOSE ──► shard: closed + system message ──commit──► desk: Close
+//	          (the agent's place frees; its groups' queues drain)
+//	CLAIM / TRANSFER / STATUS / agent connect and disconnect ──► desk
+//
+// The desk is reached only through its ring (Router.SubmitDesk, Desk
+// methods); shards tell it about committed changes after their writes, so
+// a requester sees its reply before the notices its request caused. A
+// conversation's record (state, agent, group, read cursors, rating) is
+// rewritten in the same group commit as the change; messages do not
+// rewrite it.
+//
 // The package must never block an event loop, never hold a lock across I/O
 // and never keep a connection's read buffer.
 package shard

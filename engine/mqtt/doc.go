@@ -71,7 +71,7 @@
 //
 // Authentication and authorization are the Authenticator and Authorizer
 // interfaces declared here; persistence is the Store interface
-// (MemoryStore here; Pebble later).
+// (MemoryStore for tests; PebbleStore, pebble_store.go, in the server).
 //
 // # Bridge
 //
