@@ -79,7 +79,7 @@ func (t Ticket) Ack(reason byte) {
 	}
 	var wake Conn
 	s.mu.Lock()
-	hl := &s.bridged
+	hl := s.bridged
 	if i := hl.find(t.id); i >= 0 && !s.ended {
 		if e := &hl.list[i]; e.n == t.n && e.state == heldWaiting {
 			e.state, e.reason = heldDone, reason
@@ -136,7 +136,12 @@ type heldList struct {
 	epoch string // key prefix, random, set at the first bridged PUBLISH
 }
 
+// find returns the index of the entry for packet id, -1 if none (or hl is
+// nil: nothing held yet).
 func (hl *heldList) find(id uint16) int {
+	if hl == nil {
+		return -1
+	}
 	for i := range hl.list {
 		if hl.list[i].id == id {
 			return i
@@ -161,7 +166,12 @@ func (hl *heldList) remove(i int) {
 }
 
 // open counts the PUBLISHes still owed an acknowledgement.
-func (hl *heldList) open() int { return len(hl.list) - hl.acked }
+func (hl *heldList) open() int {
+	if hl == nil {
+		return 0
+	}
+	return len(hl.list) - hl.acked
+}
 
 // acknowledged turns entry i, whose acknowledgement was just written, into
 // a remembered QoS 1 success or drops it, keeping at most maxAckedKept.
@@ -207,7 +217,11 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // answered from the held entry, never taken twice.
 func (c *Client) bridgePublish(br Bridge, topic string, pk *packets.Packet) {
 	qos, id := pk.FixedHeader.Qos, pk.PacketID
-	in := Inbound{Client: &c.id, Topic: topic, Payload: pk.Payload, QoS: qos, V5: c.v5, Properties: &pk.Properties}
+	// A copy of the properties: Take is an interface call, so whatever in
+	// points to escapes, and pointing into pk would move every decoded
+	// packet of the connection (PINGREQ and CONNECT included) to the heap.
+	props := pk.Properties
+	in := Inbound{Client: &c.id, Topic: topic, Payload: pk.Payload, QoS: qos, V5: c.v5, Properties: &props}
 	if qos == 0 {
 		br.Take(&in)
 		return
@@ -215,7 +229,10 @@ func (c *Client) bridgePublish(br Bridge, topic string, pk *packets.Packet) {
 	sum, size := crc32.Checksum(pk.Payload, castagnoli), len(pk.Payload)
 	s := c.s
 	s.mu.Lock()
-	hl := &s.bridged
+	if s.bridged == nil {
+		s.bridged = &heldList{}
+	}
+	hl := s.bridged
 	if i := hl.find(id); i >= 0 {
 		e := &hl.list[i]
 		resend := e.sum == sum && e.size == size && e.qos == qos && (e.state != heldAcked || pk.FixedHeader.Dup)
@@ -248,6 +265,7 @@ func (c *Client) bridgePublish(br Bridge, topic string, pk *packets.Packet) {
 		return
 	}
 	s.mu.Lock()
+	hl = s.bridged // nil if the session ended meanwhile
 	if i := hl.find(id); i >= 0 && hl.list[i].n == n {
 		hl.list[i].reason = reason
 		c.ackBridgedLocked(s, qos, id, reason)
@@ -279,7 +297,10 @@ func (c *Client) ackBridgedLocked(s *session, qos byte, id uint16, reason byte) 
 // PUBLISHes that arrived on this connection. s.mu must be held and
 // s.owner == c.
 func (c *Client) flushHeldLocked(s *session) {
-	hl := &s.bridged
+	hl := s.bridged
+	if hl == nil {
+		return
+	}
 	for i := 0; hl.done > 0 && i < len(hl.list); {
 		e := &hl.list[i]
 		if e.state != heldDone || e.client != c {

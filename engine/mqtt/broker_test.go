@@ -78,7 +78,7 @@ func TestTimerHeap(t *testing.T) {
 			delete(live, s)
 		}
 		for i, x := range h {
-			if x.heapIdx != i {
+			if int(x.heapIdx) != i {
 				t.Fatal("heap index out of date")
 			}
 			if i > 0 && h.less(i, (i-1)/2) {

@@ -40,23 +40,43 @@ type Client struct {
 	// Shared with other goroutines.
 	kick      atomic.Uint32 // a Reason to close with, set by setKick
 	version   atomic.Uint32 // protocol level once CONNACK is sent, else 0
-	keepAlive atomic.Int64  // 1.5 × keep alive, ns; 0: none
+	keepAlive atomic.Uint32 // 1.5 × keep alive, ms (at most 98,302,500); 0: none
 
-	// Event loop only.
+	// Event loop only. Kept small (one per idle connection): what few
+	// clients use (a will, topic aliases) hangs off pointers, allocated
+	// when first needed.
 	state       uint8
 	v5          bool
 	closing     bool
 	reason      Reason
-	window      int // outbound in-flight window
-	maxOut      int // client's Maximum Packet Size; 0: none
-	aliasOutMax int // aliases the broker may assign towards the client
-	willDelay   int64
-	willExp     int64
-	will        *Message
+	aliasOutMax uint16 // aliases the broker may assign towards the client
+	window      uint16 // outbound in-flight window (MaxInflight is at most 65,535)
+	maxOut      uint32 // client's Maximum Packet Size; 0: none
+	will        *clientWill
 	id          Identity
-	aliasIn     []string          // inbound topic aliases, index alias-1
-	aliasOut    map[string]uint16 // outbound topic aliases
+	alias       *aliases // nil until the first alias in either direction
 	out         *[]byte
+}
+
+// clientWill is the will of a connected client, with its delays.
+type clientWill struct {
+	msg   *Message
+	delay int64 // Will Delay Interval, ns (MQTT 5)
+	exp   int64 // Message Expiry Interval, ns
+}
+
+// aliases are a connection's topic alias tables (MQTT 5 §3.3.2.3.4).
+type aliases struct {
+	in  []string          // inbound topic aliases, index alias-1
+	out map[string]uint16 // outbound topic aliases
+}
+
+// aliasTables returns the connection's alias tables, made on first use.
+func (c *Client) aliasTables() *aliases {
+	if c.alias == nil {
+		c.alias = &aliases{}
+	}
+	return c.alias
 }
 
 // Version is the protocol level (4 or 5) once the client is connected, 0
@@ -66,7 +86,9 @@ func (c *Client) Version() byte { return byte(c.version.Load()) }
 // KeepAlive is how long the connection may stay silent before the
 // engine closes it with ReasonKeepAlive: 1.5 × the keep alive in force
 // [MQTT-3.1.2-24]; 0 for none. Set when CONNECT is accepted. Any goroutine.
-func (c *Client) KeepAlive() time.Duration { return time.Duration(c.keepAlive.Load()) }
+func (c *Client) KeepAlive() time.Duration {
+	return time.Duration(c.keepAlive.Load()) * time.Millisecond
+}
 
 // Identity is who the client authenticated as (after CONNECT).
 func (c *Client) Identity() *Identity { return &c.id }
@@ -303,10 +325,14 @@ func (c *Client) Closed() {
 		return
 	}
 	c.b.m.clients.Dec()
-	if w := c.b.detach(c, c.will, c.willDelay, c.willExp); w != nil {
-		c.b.publishWill(w, c.willExp) // [MQTT-3.1.2-8]
+	var w clientWill
+	if c.will != nil {
+		w = *c.will
 	}
-	c.will, c.aliasIn, c.aliasOut = nil, nil, nil
+	if m := c.b.detach(c, w.msg, w.delay, w.exp); m != nil {
+		c.b.publishWill(m, w.exp) // [MQTT-3.1.2-8]
+	}
+	c.will, c.alias = nil, nil
 }
 
 // connect handles the first packet [MQTT-3.1.4].
@@ -337,7 +363,7 @@ func (c *Client) connect(pk *packets.Packet) {
 	}
 
 	// Authentication [MQTT-3.1.4-2].
-	id := Identity{ClientID: clientID, Username: string(cp.Username)}
+	id := Identity{ClientID: clientID, Username: userName(clientID, cp.Username)}
 	if b.opts.Authenticator != nil {
 		got, err := b.opts.Authenticator.AuthenticateMQTT(clientID, id.Username, cp.Password)
 		if err != nil {
@@ -366,12 +392,13 @@ func (c *Client) connect(pk *packets.Packet) {
 			return
 		}
 		wp := &cp.WillProperties
-		c.will = newMessage(strings.Clone(cp.WillTopic), cp.WillPayload, cp.WillQos, cp.WillRetain, wp, t, clientID)
-		c.will.Expires = 0 // stamped when published
-		c.willExp = int64(wp.MessageExpiryInterval) * int64(time.Second)
+		w := &clientWill{msg: newMessage(strings.Clone(cp.WillTopic), cp.WillPayload, cp.WillQos, cp.WillRetain, wp, t, clientID)}
+		w.msg.Expires = 0 // stamped when published
+		w.exp = int64(wp.MessageExpiryInterval) * int64(time.Second)
 		if c.v5 {
-			c.willDelay = int64(wp.WillDelayInterval) * int64(time.Second)
+			w.delay = int64(wp.WillDelayInterval) * int64(time.Second)
 		}
+		c.will = w
 	}
 
 	// Keep alive [MQTT-3.1.2-24]; the server may impose its own (MQTT 5
@@ -381,17 +408,20 @@ func (c *Client) connect(pk *packets.Packet) {
 	if mk := b.opts.MaxKeepAlive; mk > 0 && (ka == 0 || ka > mk) {
 		ka, serverKA = mk, true
 	}
-	c.keepAlive.Store(int64(ka * 3 / 2))
+	// Whole seconds × 1.5 are whole milliseconds; a MaxKeepAlive below
+	// that resolution is rounded up, never to 0 (none).
+	c.keepAlive.Store(uint32((ka*3/2 + time.Millisecond - 1) / time.Millisecond))
 
 	// The client's limits (MQTT 5 §3.1.2.11).
-	c.window = b.opts.MaxInflight
+	window := b.opts.MaxInflight // at most 65,535 (Options.Validate)
 	if c.v5 {
 		if p.ReceiveMaximum > 0 {
-			c.window = min(c.window, int(p.ReceiveMaximum))
+			window = min(window, int(p.ReceiveMaximum))
 		}
-		c.maxOut = int(p.MaximumPacketSize)
-		c.aliasOutMax = min(int(p.TopicAliasMaximum), max(b.opts.MaxTopicAliasesOut, 0))
+		c.maxOut = p.MaximumPacketSize
+		c.aliasOutMax = uint16(min(int(p.TopicAliasMaximum), max(b.opts.MaxTopicAliasesOut, 0)))
 	}
+	c.window = uint16(window)
 
 	// Session expiry: 3.1.1 clean session 0 keeps the session for
 	// MaxSessionExpiry; MQTT 5 asks for an interval, capped.
@@ -457,6 +487,16 @@ func (c *Client) connect(pk *packets.Packet) {
 	if br := b.opts.Bridge; br != nil {
 		br.Active(&c.id)
 	}
+}
+
+// userName is the CONNECT user name as a string. Devices usually take
+// their user name, or the user name and a suffix, as client identifier:
+// the user name is then that part of clientID (no copy of its own).
+func userName(clientID string, user []byte) string {
+	if len(user) <= len(clientID) && clientID[:len(user)] == string(user) {
+		return clientID[:len(user)]
+	}
+	return string(user)
 }
 
 // disconnect handles a DISCONNECT from the client [MQTT-3.14.4].

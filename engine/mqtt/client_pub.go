@@ -26,19 +26,20 @@ func (c *Client) publish(pk *packets.Packet) {
 			return
 		}
 		if topic == "" {
-			if c.aliasIn == nil || c.aliasIn[a-1] == "" {
+			if c.alias == nil || c.alias.in == nil || c.alias.in[a-1] == "" {
 				c.fail(ReasonProtocol) // an alias never set on this connection
 				return
 			}
 		} else {
-			if c.aliasIn == nil {
-				c.aliasIn = make([]string, b.opts.aliasMax())
+			at := c.aliasTables()
+			if at.in == nil {
+				at.in = make([]string, b.opts.aliasMax())
 			}
-			if c.aliasIn[a-1] != topic {
-				c.aliasIn[a-1] = strings.Clone(topic)
+			if at.in[a-1] != topic {
+				at.in[a-1] = strings.Clone(topic)
 			}
 		}
-		topic, owned = c.aliasIn[a-1], true
+		topic, owned = c.alias.in[a-1], true
 	}
 
 	retain := pk.FixedHeader.Retain
@@ -197,7 +198,7 @@ func (c *Client) pumpLocked(s *session) {
 	now := int64(0)
 	for s.queued() > 0 {
 		d := &s.queue[s.head]
-		if d.qos > 0 && len(s.inflight) >= c.window {
+		if d.qos > 0 && len(s.inflight) >= int(c.window) {
 			return
 		}
 		dv := s.pop()
@@ -289,10 +290,14 @@ func (c *Client) writePublish(d *delivery, dup bool, now int64) bool {
 			pk.Properties.SubscriptionIdentifier = ids[:1]
 		}
 		if c.aliasOutMax > 0 {
-			if a, ok := c.aliasOut[m.Topic]; ok {
+			var out map[string]uint16
+			if c.alias != nil {
+				out = c.alias.out
+			}
+			if a, ok := out[m.Topic]; ok {
 				alias, pk.TopicName = a, "" // MQTT 5 §3.3.2.3.4
-			} else if len(c.aliasOut) < c.aliasOutMax {
-				alias, newAlias = uint16(len(c.aliasOut)+1), true
+			} else if len(out) < int(c.aliasOutMax) {
+				alias, newAlias = uint16(len(out)+1), true
 			}
 			if alias != 0 {
 				p.TopicAlias, p.TopicAliasFlag = alias, true
@@ -301,17 +306,18 @@ func (c *Client) writePublish(d *delivery, dup bool, now int64) bool {
 	}
 	buf := c.buf()
 	out, err := codec.AppendPacket(buf, &pk, c.ver())
-	if err != nil || c.maxOut > 0 && len(out)-len(buf) > c.maxOut {
+	if err != nil || c.maxOut > 0 && len(out)-len(buf) > int(c.maxOut) {
 		*c.out = buf
 		c.b.m.dropped[dropTooLarge].Inc()
 		return false
 	}
 	*c.out = out
 	if newAlias {
-		if c.aliasOut == nil {
-			c.aliasOut = make(map[string]uint16, c.aliasOutMax)
+		at := c.aliasTables()
+		if at.out == nil {
+			at.out = make(map[string]uint16, c.aliasOutMax)
 		}
-		c.aliasOut[m.Topic] = alias
+		at.out[m.Topic] = alias
 	}
 	c.b.m.out[packets.Publish].Inc()
 	return true

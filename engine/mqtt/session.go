@@ -20,27 +20,33 @@ type session struct {
 	id     string
 	serial uint64      // orders sessions when aggregating matches
 	online atomic.Bool // owner != nil, read without mu by shared-subscription picks
+	// heapIdx is the position in Broker.timers, -1 when not scheduled
+	// (int32: beside online it fills a word; one session per entry bounds
+	// it far below 2^31).
+	heapIdx int32
 
 	mu       sync.Mutex
 	owner    *Client // the connected client, nil when offline
 	ended    bool    // removed from the broker; deliveries are ignored
 	wake     bool    // a Wake is pending on owner's connection
 	version  byte
+	nextID   uint16
 	expiry   int64 // session expiry interval, ns; 0: ends with its connection
 	expireAt int64 // when offline: when it ends, Unix ns
 	subs     []sessionSub
 	queue    []delivery // waiting behind the in-flight window: queue[head:]
 	head     int
 	inflight []delivery // sent, unacknowledged, in send order
-	nextID   uint16
-	awaitRel []uint16 // inbound QoS 2 packet ids: PUBREC sent, PUBREL due
-	bridged  heldList // inbound PUBLISHes whose acknowledgement is the Bridge's (bridge.go)
-	will     *Message // delayed will, published at willAt unless resumed
-	willExp  int64    // its Message Expiry Interval, ns
-	willAt   int64
+	awaitRel []uint16   // inbound QoS 2 packet ids: PUBREC sent, PUBREL due
+	// bridged holds inbound PUBLISHes whose acknowledgement is the
+	// Bridge's (bridge.go): nil until the first bridged QoS 1 or 2 PUBLISH,
+	// so that a session that never sends one does not carry it.
+	bridged *heldList
+	will    *Message // delayed will, published at willAt unless resumed
+	willExp int64    // its Message Expiry Interval, ns
+	willAt  int64
 
-	heapIdx  int // position in Broker.timers, -1 when not scheduled
-	deadline int64
+	deadline int64 // of heapIdx's entry; guarded by Broker.mu
 }
 
 // sessionSub is one subscription as the session remembers it.
@@ -203,7 +209,7 @@ func (s *session) clearLocked() {
 	s.b.m.queued.Sub(float64(s.queued()))
 	s.b.m.inflight.Sub(float64(len(s.inflight)))
 	s.subs, s.queue, s.head, s.inflight, s.awaitRel = nil, nil, 0, nil, nil
-	s.bridged = heldList{}
+	s.bridged = nil
 }
 
 // snapshot returns the stored form of the session. mu must be held.

@@ -10,7 +10,7 @@ func (h timerHeap) less(i, j int) bool { return h[i].deadline < h[j].deadline }
 
 func (h timerHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx, h[j].heapIdx = i, j
+	h[i].heapIdx, h[j].heapIdx = int32(i), int32(j)
 }
 
 func (h timerHeap) up(i int) {
@@ -45,19 +45,19 @@ func (h timerHeap) down(i int) {
 // schedule sets s's deadline, adding s or moving it.
 func (h *timerHeap) schedule(s *session, deadline int64) {
 	s.deadline = deadline
-	if s.heapIdx >= 0 {
-		h.down(s.heapIdx)
-		h.up(s.heapIdx)
+	if i := int(s.heapIdx); i >= 0 {
+		h.down(i)
+		h.up(i)
 		return
 	}
-	s.heapIdx = len(*h)
+	s.heapIdx = int32(len(*h))
 	*h = append(*h, s)
-	h.up(s.heapIdx)
+	h.up(len(*h) - 1)
 }
 
 // remove takes s out of the heap if it is in it.
 func (h *timerHeap) remove(s *session) {
-	i := s.heapIdx
+	i := int(s.heapIdx)
 	if i < 0 {
 		return
 	}
