@@ -315,6 +315,9 @@ func FuzzBridgeClient(f *testing.F) {
 		s := x.c.s
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if s.bridged == nil { // made on the first bridged QoS 1/2 PUBLISH only
+			return
+		}
 		done, kept := 0, 0
 		for _, e := range s.bridged.list {
 			switch e.state {
