@@ -248,7 +248,7 @@ func TestRandomEnvelopes(t *testing.T) {
 }
 
 // TestEscapedInputs re-encodes random strings with every character
-// escaped as \uXXXX (surrogate pairs beyond the BMP) and checks that
+// escaped as \u and four hex digits (surrogate pairs beyond the BMP) and checks that
 // UnmarshalJSON still reads them exactly.
 func TestEscapedInputs(t *testing.T) {
 	for seed := uint64(0); seed < 500; seed++ {

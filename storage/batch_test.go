@@ -75,7 +75,7 @@ func TestBatchResetDiscards(t *testing.T) {
 	// The caller may reuse its slices right after staging.
 	v := []byte("first")
 	must(t, b.PutMessage("c", 1, v))
-	copy(v, "XXXXX")
+	copy(v, "reuse")
 	must(t, b.Commit())
 	if got, ok, err := s.Get(AppendMessageKey(nil, "c", 1)); err != nil || !ok || string(got) != "first" {
 		t.Fatalf("Get = %q %v %v", got, ok, err)

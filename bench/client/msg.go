@@ -227,7 +227,7 @@ func scanString(b []byte, i int) ([]byte, int, error) {
 		case c == '"':
 			return b[start:j], j + 1, nil
 		case c == '\\':
-			j++ // the escaped byte (or the 'u' of \uXXXX: its hex digits are plain bytes)
+			j++ // the escaped byte (for a \u escape, the 'u': the four hex digits after it are plain bytes)
 		case c < 0x20: // RFC 8259 §7: control characters must be escaped
 			return nil, 0, ErrBadJSON
 		}
